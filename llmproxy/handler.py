@@ -1,0 +1,141 @@
+"""A lean ASGI handler for the proxy endpoints.
+
+Django's full handler runs the middleware stack (partly in a worker thread) and
+the request signals on every call; the proxy endpoints need none of it. This
+handler reads the body with a size cap, resolves the URL, runs the ninja view,
+and streams the response, cancelling the view when the client goes away.
+Pages and the admin keep Django's full handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from contextlib import aclosing
+
+import orjson
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponse
+from django.urls import Resolver404, get_resolver
+
+from routing.errors import openai_error
+from routing.relay import RelayResponse
+
+log = logging.getLogger(__name__)
+
+BASE_HEADERS = [(b"x-content-type-options", b"nosniff")]
+
+
+async def send_json(send, status: int, body: dict, headers: list | None = None) -> None:
+    payload = orjson.dumps(body)
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()), *BASE_HEADERS,
+                    *(headers or [])],
+    })
+    await send({"type": "http.response.body", "body": payload})
+
+
+class TooLarge(Exception):
+    pass
+
+
+class Disconnected(Exception):
+    pass
+
+
+async def read_body(scope: dict, receive) -> bytes:
+    limit = settings.MAX_REQUEST_BYTES
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise TooLarge
+    parts, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def response_headers(response: HttpResponse) -> list[tuple[bytes, bytes]]:
+    headers = [(k.encode("ascii"), v.encode("latin1")) for k, v in response.items()]
+    headers.extend((b"set-cookie", c.OutputString().encode("ascii"))
+                   for c in response.cookies.values())
+    return headers + BASE_HEADERS
+
+
+async def send_response(response: HttpResponse, send) -> None:
+    headers = response_headers(response)
+    if not response.streaming:
+        content = response.content
+        headers.append((b"content-length", str(len(content)).encode()))
+        await send({"type": "http.response.start", "status": response.status_code,
+                    "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+        return
+    await send({"type": "http.response.start", "status": response.status_code,
+                "headers": headers})
+    source = response.source if isinstance(response, RelayResponse) else aiter(response)
+    async with aclosing(source) as chunks:
+        async for chunk in chunks:
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def watch_disconnect(receive, task: asyncio.Task, state: dict) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            if not state["done"]:
+                state["disconnected"] = True
+                task.cancel()
+            return
+
+
+async def handle(scope: dict, receive, send) -> None:
+    try:
+        body = await read_body(scope, receive)
+    except Disconnected:
+        return
+    except TooLarge:
+        limit = settings.MAX_REQUEST_BYTES
+        message = f"The request body is larger than the limit of {limit} bytes."
+        body_json = openai_error(message, "invalid_request_error", None, "request_too_large")
+        await send_json(send, 413, body_json, [(b"connection", b"close")])
+        return
+    request = ASGIRequest(scope, io.BytesIO(body))
+    try:
+        match = get_resolver().resolve(request.path_info)
+    except Resolver404:
+        error = openai_error(f"Unknown endpoint {request.path}.", "invalid_request_error",
+                             None, "not_found")
+        await send_json(send, 404, error)
+        return
+    state = {"done": False, "disconnected": False}
+    task = asyncio.current_task()
+    watcher = asyncio.create_task(watch_disconnect(receive, task, state))
+    try:
+        response = await match.func(request, *match.args, **match.kwargs)
+        await send_response(response, send)
+    except asyncio.CancelledError:
+        if not state["disconnected"]:
+            raise
+        task.uncancel()  # the client left: nothing more to send, and nobody to tell
+    except Exception:
+        log.exception("unhandled error on %s", request.path)
+        if not scope.get("llmproxy.response_started"):
+            await send_json(send, 500, openai_error("The gateway failed.", "server_error"))
+    finally:
+        state["done"] = True
+        watcher.cancel()

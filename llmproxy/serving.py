@@ -1,0 +1,96 @@
+"""Runs the ASGI application on one or more listening sockets, with uvicorn or daphne."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+from dataclasses import dataclass
+
+from django.conf import settings
+
+SERVERS = ("uvicorn", "daphne")
+DEFAULT_SERVER = "uvicorn"
+APP = "llmproxy.asgi:application"
+
+
+@dataclass(frozen=True)
+class Listener:
+    host: str
+    port: int
+    role: str = "main"  # later: a workflow's port, or the Ollama port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+def listeners(host: str, port: int) -> list[Listener]:
+    return [Listener(host, port)]
+
+
+def banner(found: list[Listener]) -> str:
+    main = found[0]
+    lines = [
+        f"Gateway on {main.url}  (OpenAI API at {main.url}/v1)",
+        f"Default upstream: {settings.DEFAULT_UPSTREAM}",
+    ]
+    lines += [f"  also {listener.url} ({listener.role})" for listener in found[1:]]
+    return "\n".join(lines)
+
+
+def configure_traffic_log(verbose: bool) -> None:
+    traffic = logging.getLogger("llmproxy.traffic")
+    traffic.setLevel(logging.INFO if verbose else logging.WARNING)
+    if verbose and not traffic.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        traffic.addHandler(handler)
+        traffic.propagate = False
+
+
+def bind(listener: Listener) -> socket.socket:
+    family = socket.AF_INET6 if ":" in listener.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((listener.host, listener.port))
+    except OSError as exc:
+        sock.close()
+        sys.stderr.write(f"cannot listen on {listener.url}: {exc.strerror}\n")
+        sys.exit(1)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(server: str, found: list[Listener]) -> None:
+    if server == "daphne":
+        serve_daphne(found)
+    else:
+        serve_uvicorn(found)
+
+
+def serve_uvicorn(found: list[Listener]) -> None:
+    import uvicorn
+
+    config = uvicorn.Config(
+        APP,
+        lifespan="on",
+        proxy_headers=False,  # the peer address is the client; see TRUSTED_PROXIES
+        server_header=False,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+    uvicorn.Server(config).run(sockets=[bind(listener) for listener in found])
+
+
+def serve_daphne(found: list[Listener]) -> None:
+    from daphne.cli import CommandLineInterface
+
+    endpoints = []
+    for listener in found:
+        host = listener.host.replace(":", r"\:")
+        endpoints += ["-e", f"tcp:port={listener.port}:interface={host}"]
+    CommandLineInterface().run([*endpoints, "--verbosity", "0", APP])

@@ -1,0 +1,152 @@
+"""All configuration, read from the environment in one place (defaults run a fresh clone)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from llmproxy.env import (
+    database_from_url,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_json_object,
+    env_list,
+    env_path,
+    env_str,
+    env_url,
+    sqlite_database,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("DATA_DIR", default=str(BASE_DIR / "data")))
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in DATA_DIR."""
+    if key := env_str("SECRET_KEY"):
+        return key
+    path = DATA_DIR / "secret_key"
+    if path.is_file():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+
+# --- the gateway -----------------------------------------------------------
+LISTEN_HOST = env_str("LISTEN_HOST", default="127.0.0.1")
+LISTEN_PORT = env_int("LISTEN_PORT", "PORT", default=1234, minimum=1, maximum=65535)
+DEFAULT_UPSTREAM = env_url(
+    "DEFAULT_UPSTREAM", "UPSTREAM_URL", "OPENAI_API_BASE_URL", default="http://localhost:8000"
+)
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OLLAMA_UPSTREAM_URL = env_url("OLLAMA_UPSTREAM_URL", default="http://localhost:11434")
+MODEL_MAP = env_json_object("MODEL_MAP")
+ROUTES_CONFIG = env_path("ROUTES_CONFIG", "routes.yaml")
+DEFAULT_MODEL = env_str("DEFAULT_MODEL")
+# "strip" drops <think> blocks, "reasoning" moves them to reasoning_content, "keep" leaves them.
+STRIP_THINKING = env_choice(
+    "STRIP_THINKING",
+    "strip",
+    {"true": "strip", "1": "strip", "yes": "strip", "false": "keep", "0": "keep",
+     "no": "keep", "reasoning": "reasoning"},
+)
+DISABLE_THINKING = env_bool("DISABLE_THINKING", False)
+STRIP_JSON_MARKDOWN = env_bool("STRIP_JSON_MARKDOWN", False)
+REQUEST_TIMEOUT = env_float("REQUEST_TIMEOUT", default=60.0, minimum=0.1)
+CONNECT_TIMEOUT = env_float("CONNECT_TIMEOUT", default=min(10.0, REQUEST_TIMEOUT), minimum=0.1)
+UPSTREAM_TRANSPORT = env_choice(
+    "UPSTREAM_TRANSPORT", "aiohttp", {"aiohttp": "aiohttp", "httpx": "httpx"}
+)
+UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", default=200, minimum=1)
+MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", default=10 * 1024 * 1024, minimum=1024)
+CONFIG_POLL_SECONDS = env_float("CONFIG_POLL_SECONDS", default=1.0, minimum=0.1)
+VERBOSE = env_bool("VERBOSE", False)
+
+# --- Django ----------------------------------------------------------------
+_local_hosts = ["localhost", "127.0.0.1", "[::1]"]
+_default_hosts = ["*"] if LISTEN_HOST in ("0.0.0.0", "::", "") else [*_local_hosts, LISTEN_HOST]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _default_hosts)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "routing",
+    "recording",
+    "analytics",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "llmproxy.urls"
+ASGI_APPLICATION = "llmproxy.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_database_url = env_str("DATABASE_URL")
+DATABASES = {
+    "default": database_from_url(_database_url)
+    if _database_url
+    else sqlite_database(DATA_DIR / "llmproxy.sqlite3")
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+NINJA_NUM_PROXIES = 0
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {"llmproxy": {"level": "INFO"}, "routing": {"level": "INFO"}},
+}

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import path
+
+from llmproxy import views
+from llmproxy.api import openai_api
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health", views.health, name="health"),
+    path("admin/", admin.site.urls),
+    path("v1/", openai_api.urls),
+]

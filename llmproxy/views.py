@@ -1,0 +1,40 @@
+"""Service endpoints: what the gateway is, and whether it is healthy."""
+
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+from llmproxy import __version__
+
+ENDPOINTS = [
+    "POST /v1/chat/completions",
+    "POST /v1/completions",
+    "GET /v1/models",
+    "GET /v1/docs",
+    "GET /health",
+]
+
+
+async def home(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"service": "llmproxy", "version": __version__, "endpoints": ENDPOINTS})
+
+
+def _database_answers() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return True
+    except Exception:  # any driver error means "not answering"; the reason is logged by Django
+        return False
+    finally:
+        connection.close()
+
+
+async def health(request: HttpRequest) -> JsonResponse:
+    ok = await sync_to_async(_database_answers, thread_sensitive=False)()
+    return JsonResponse(
+        {"status": "ok" if ok else "degraded", "database": "ok" if ok else "unavailable"},
+        status=200 if ok else 503,
+    )

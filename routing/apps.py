@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class RoutingConfig(AppConfig):
+    name = "routing"
+    verbose_name = "Routing"
+
+    def ready(self) -> None:
+        from llmproxy import lifecycle
+        from routing import rules, upstream
+
+        lifecycle.on_start(rules.watch_config_version)
+        lifecycle.on_shutdown(upstream.close_clients)

@@ -1,0 +1,152 @@
+"""Pure routing decisions over frozen, precompiled rules.
+
+Order: routes in order, first match wins (a route with both a model pattern and
+an address needs both); a matching route's model rewrite beats the model map;
+the model map applies otherwise (an exact entry beats a regex); a request that
+no route claims goes to the default upstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from routing.patterns import IPNetwork, ModelPattern, expand_template, parse_address
+
+THINK_MODES = ("strip", "reasoning", "keep")
+
+
+def normalize_base_url(url: str) -> str:
+    """`http://host:8000/v1/` and `http://host:8000` name the same server."""
+    url = url.strip().rstrip("/")
+    return url[:-3] if url.endswith("/v1") else url
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSpec:
+    name: str
+    base_url: str
+    api_key: str = field(default="", repr=False)
+    timeout: float | None = None
+    key_overrides: bool = False  # an upstream's own key replaces the client's Authorization
+
+
+@dataclass(frozen=True, slots=True)
+class Transforms:
+    think: str = "strip"  # one of THINK_MODES
+    no_think: bool = False
+    json_fence: bool = False
+
+    def describe(self) -> list[str]:
+        names = {"strip": ["strip <think>"], "reasoning": ["<think> to reasoning_content"]}
+        return [
+            *names.get(self.think, []),
+            *(["append /no_think"] if self.no_think else []),
+            *(["unfence ```json"] if self.json_fence else []),
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRule:
+    name: str
+    model: ModelPattern | None = None
+    network: IPNetwork | None = None
+    upstream: UpstreamSpec | None = None  # None: the default upstream
+    rewrite: str = ""
+    think: str | None = None  # None: inherit the global setting
+    no_think: bool | None = None
+    json_fence: bool | None = None
+
+    def transforms(self, base: Transforms) -> Transforms:
+        return Transforms(
+            think=base.think if self.think is None else self.think,
+            no_think=base.no_think if self.no_think is None else self.no_think,
+            json_fence=base.json_fence if self.json_fence is None else self.json_fence,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MappingRule:
+    pattern: ModelPattern
+    replacement: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    default_upstream: UpstreamSpec
+    routes: tuple[RouteRule, ...] = ()
+    exact_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    regex_map: tuple[MappingRule, ...] = ()
+    transforms: Transforms = Transforms()
+    version: int = 0
+
+    @property
+    def aliases(self) -> list[str]:
+        """Model names that a route or the map accepts exactly."""
+        names = [r.model.exact for r in self.routes if r.model and r.model.exact]
+        return list(dict.fromkeys([*names, *self.exact_map]))
+
+    @property
+    def upstreams(self) -> list[UpstreamSpec]:
+        found = {self.default_upstream.base_url: self.default_upstream}
+        for route in self.routes:
+            if route.upstream is not None:
+                found.setdefault(route.upstream.base_url, route.upstream)
+        return list(found.values())
+
+    def with_defaults(self, transforms: Transforms) -> RuleSet:
+        return replace(self, transforms=transforms)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    upstream: UpstreamSpec
+    model: str
+    transforms: Transforms
+    route: str | None = None
+    mapping: str | None = None
+
+
+def map_model(rules: RuleSet, model: str) -> tuple[str, str | None]:
+    """The model map's answer: (model, source of the entry that applied or None)."""
+    if model in rules.exact_map:
+        return rules.exact_map[model], model
+    for rule in rules.regex_map:
+        match = rule.pattern.match(model)
+        if match is not None:
+            return expand_template(rule.replacement, match), rule.pattern.source
+    return model, None
+
+
+def route_matches(route: RouteRule, model: str, address: object) -> object | None:
+    """The model match (True for exact or no pattern) when the route applies, else None."""
+    match: object | None = True
+    if route.model is not None:
+        match = route.model.match(model)
+        if match is None:
+            return None
+    if route.network is not None and (address is None or address not in route.network):
+        return None
+    return match
+
+
+def decide(rules: RuleSet, model: str, client: str) -> Decision:
+    address = parse_address(client) if any(r.network for r in rules.routes) else None
+    for route in rules.routes:
+        match = route_matches(route, model, address)
+        if match is None:
+            continue
+        if route.rewrite:
+            final, mapping = expand_template(route.rewrite, match), None
+        else:
+            final, mapping = map_model(rules, model)
+        return Decision(
+            upstream=route.upstream or rules.default_upstream,
+            model=final,
+            transforms=route.transforms(rules.transforms),
+            route=route.name,
+            mapping=mapping,
+        )
+    final, mapping = map_model(rules, model)
+    return Decision(rules.default_upstream, final, rules.transforms, None, mapping)

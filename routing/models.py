@@ -1,0 +1,133 @@
+"""Routing configuration stored in the database and edited in the admin."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import models
+
+from routing.engine import THINK_MODES
+from routing.patterns import PatternError, check_template, compile_model_pattern, parse_network
+
+
+class Source(models.TextChoices):
+    """Where a row came from: rows loaded from a file or a variable are replaced at start."""
+
+    ADMIN = "admin", "admin"
+    FILE = "file", "routes file"
+    ENV = "env", "MODEL_MAP"
+
+
+def validate_model_pattern(value: str) -> None:
+    try:
+        compile_model_pattern(value)
+    except PatternError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def validate_network(value: str) -> None:
+    try:
+        parse_network(value)
+    except PatternError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+validate_http_url = URLValidator(schemes=["http", "https"], message="Enter an http(s) URL.")
+
+
+class Upstream(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    base_url = models.CharField(
+        "base URL",
+        max_length=500,
+        validators=[validate_http_url],
+        help_text="For example http://gpu-box:8000 (a trailing /v1 is accepted).",
+    )
+    api_key = models.CharField(
+        "API key",
+        max_length=500,
+        blank=True,
+        help_text="Sent to this upstream as a bearer token. Never shown or logged.",
+    )
+    timeout = models.FloatField(
+        null=True, blank=True, help_text="Seconds to the first byte and between chunks."
+    )
+    enabled = models.BooleanField(default=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Route(models.Model):
+    THINK_CHOICES = [("", "inherit"), *[(mode, mode) for mode in THINK_MODES]]
+
+    position = models.PositiveIntegerField(default=0, db_index=True)
+    name = models.CharField(max_length=100, blank=True)
+    enabled = models.BooleanField(default=True)
+    match_model = models.CharField(
+        "model",
+        max_length=300,
+        blank=True,
+        validators=[validate_model_pattern],
+        help_text="Exact name, or /regex/ matched against the whole name.",
+    )
+    match_source = models.CharField(
+        "client address",
+        max_length=100,
+        blank=True,
+        validators=[validate_network],
+        help_text="IP address or CIDR block.",
+    )
+    upstream = models.ForeignKey(
+        Upstream, null=True, blank=True, on_delete=models.PROTECT, help_text="Empty: default."
+    )
+    rewrite_model = models.CharField(
+        max_length=300, blank=True, help_text="New model name; \\1 refers to a regex group."
+    )
+    strip_thinking = models.CharField(max_length=10, blank=True, choices=THINK_CHOICES)
+    disable_thinking = models.BooleanField(null=True, blank=True)
+    strip_json_markdown = models.BooleanField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name or f"route {self.pk}"
+
+    def clean(self) -> None:
+        if self.rewrite_model and self.match_model:
+            try:
+                check_template(self.rewrite_model, compile_model_pattern(self.match_model))
+            except PatternError as exc:
+                raise ValidationError({"rewrite_model": str(exc)}) from None
+
+
+class ModelMapping(models.Model):
+    position = models.PositiveIntegerField(default=0, db_index=True)
+    pattern = models.CharField(max_length=300, validators=[validate_model_pattern])
+    replacement = models.CharField(max_length=300)
+    enabled = models.BooleanField(default=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.pattern} → {self.replacement}"
+
+    def clean(self) -> None:
+        try:
+            check_template(self.replacement, compile_model_pattern(self.pattern))
+        except PatternError as exc:
+            raise ValidationError({"replacement": str(exc)}) from None
+
+
+class ConfigVersion(models.Model):
+    """One row whose number goes up on every configuration change; workers poll it."""
+
+    version = models.BigIntegerField(default=0)

@@ -1,0 +1,177 @@
+"""The request path: decide -> build -> send -> transform -> hand back (and report).
+
+Views call `prepare` to turn a client request into an Exchange, then `complete`
+(whole reply) or `open_stream` (first event read, rest relayed as it arrives).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from time import perf_counter
+
+import httpx
+import orjson
+from django.conf import settings
+from django.http import HttpRequest
+
+from routing import traffic
+from routing.chunks import CHAT, transform_completion
+from routing.engine import decide
+from routing.errors import (
+    GatewayError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+    UpstreamUnreachableError,
+    upstream_error_body,
+)
+from routing.exchange import CANCELLED, ERROR, OK, Exchange
+from routing.rules import current_rules
+from routing.sse import SSEDecoder, SSEEvent
+from routing.transforms import add_no_think_to_messages, add_no_think_to_prompt
+from routing.upstream import build_request, client_response_headers, get_client
+from routing.validation import check_openai_body, parse_json_object, require_model
+
+log = logging.getLogger(__name__)
+
+UPSTREAM_PATHS = {CHAT: "/v1/chat/completions", "text": "/v1/completions"}
+
+
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or ""
+
+
+async def prepare(request: HttpRequest, kind: str, body: dict | None = None,
+                  service: str = "openai") -> Exchange:
+    """Parse and check the client's body, decide the route, and build the upstream body."""
+    if body is None:
+        body = parse_json_object(request.body)
+        check_openai_body(body, kind)
+    model = require_model(body, settings.DEFAULT_MODEL)
+    decision = decide(await current_rules(), model, client_address(request))
+    outgoing = {**body, "model": decision.model}
+    if decision.transforms.no_think:
+        if kind == CHAT:
+            outgoing["messages"] = add_no_think_to_messages(outgoing["messages"])
+        else:
+            outgoing["prompt"] = add_no_think_to_prompt(outgoing["prompt"])
+    exchange = Exchange(
+        service=service,
+        endpoint=request.path,
+        kind=kind,
+        client=client_address(request),
+        model_in=model,
+        decision=decision,
+        stream=bool(body.get("stream")),
+        body=outgoing,
+        started=request.scope.get("llmproxy.started", perf_counter()),
+    )
+    request.scope["llmproxy.exchange"] = exchange
+    traffic.request_started(exchange)
+    return exchange
+
+
+async def send(exchange: Exchange, request: HttpRequest) -> httpx.Response:
+    """Send the exchange upstream and return the open response (status < 400)."""
+    upstream = exchange.decision.upstream
+    outgoing = build_request(
+        upstream, UPSTREAM_PATHS[exchange.kind], request.headers.items(),
+        orjson.dumps(exchange.body),
+    )
+    exchange.sent_at = perf_counter()
+    try:
+        response = await get_client().send(outgoing, stream=True)
+    except httpx.TimeoutException:
+        raise UpstreamTimeoutError(f"Upstream {upstream.name!r} did not answer in time.") from None
+    except httpx.TransportError as exc:
+        raise UpstreamUnreachableError(f"Cannot reach upstream {upstream.name!r}: {exc}") from None
+    if response.status_code >= 400:
+        content = await read_all(exchange, response)
+        raise UpstreamStatusError(
+            response.status_code,
+            upstream_error_body(response.status_code, content),
+            client_response_headers(response.headers),
+        )
+    return response
+
+
+async def read_all(exchange: Exchange, response: httpx.Response) -> bytes:
+    try:
+        content = await response.aread()
+    except httpx.TimeoutException:
+        raise UpstreamTimeoutError("The upstream stopped answering mid-reply.") from None
+    except httpx.TransportError as exc:
+        raise UpstreamUnreachableError(f"The upstream connection broke: {exc}") from None
+    finally:
+        await response.aclose()
+        exchange.first_byte_at = exchange.first_byte_at or perf_counter()
+    return content
+
+
+async def complete(exchange: Exchange, request: HttpRequest) -> tuple[dict, httpx.Response]:
+    """The whole reply, transformed; the upstream response is returned for its headers."""
+    response = await send(exchange, request)
+    content = await read_all(exchange, response)
+    try:
+        data = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        raise UpstreamUnreachableError("The upstream answered with something that is not JSON.",
+                                       code="upstream_bad_response") from None
+    if not isinstance(data, dict):
+        raise UpstreamUnreachableError("The upstream answered with unexpected JSON.",
+                                       code="upstream_bad_response")
+    transform_completion(data, exchange.decision.transforms, exchange.kind)
+    exchange.first_token_at = exchange.first_byte_at
+    exchange.usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
+    exchange.status = response.status_code
+    return data, response
+
+
+async def iter_events(response: httpx.Response) -> AsyncIterator[SSEEvent]:
+    decoder = SSEDecoder()
+    async for chunk in response.aiter_bytes():
+        for event in decoder.feed(chunk):
+            yield event
+    for event in decoder.flush():
+        yield event
+
+
+async def open_stream(
+    exchange: Exchange, request: HttpRequest
+) -> tuple[httpx.Response, AsyncIterator[SSEEvent], SSEEvent | None]:
+    """Send, and read up to the first event so that failures still get a proper status."""
+    response = await send(exchange, request)
+    if "text/event-stream" not in response.headers.get("content-type", ""):
+        await read_all(exchange, response)
+        raise UpstreamUnreachableError("The upstream did not answer with an event stream.",
+                                       code="upstream_bad_response")
+    events = iter_events(response)
+    try:
+        first = await anext(events, None)
+    except httpx.TimeoutException:
+        await response.aclose()
+        raise UpstreamTimeoutError("The upstream sent no event in time.") from None
+    except httpx.TransportError as exc:
+        await response.aclose()
+        raise UpstreamUnreachableError(f"The upstream broke before its first event: {exc}") from None
+    exchange.first_byte_at = perf_counter()
+    exchange.status = response.status_code
+    return response, events, first
+
+
+def finish_ok(exchange: Exchange) -> None:
+    exchange.finish(OK)
+    traffic.request_finished(exchange)
+
+
+def finish_error(exchange: Exchange, error: GatewayError | str, status: int | None = None) -> None:
+    if isinstance(error, GatewayError):
+        exchange.finish(ERROR, error.status, error.message)
+    else:
+        exchange.finish(ERROR, status, error)
+    traffic.request_finished(exchange)
+
+
+def finish_cancelled(exchange: Exchange) -> None:
+    exchange.finish(CANCELLED, 499, "client disconnected")
+    traffic.request_finished(exchange)
