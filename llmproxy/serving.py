@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import socket
 import sys
 from dataclasses import dataclass
@@ -41,13 +42,9 @@ def banner(found: list[Listener]) -> str:
 
 
 def configure_traffic_log(verbose: bool) -> None:
-    traffic = logging.getLogger("llmproxy.traffic")
-    traffic.setLevel(logging.INFO if verbose else logging.WARNING)
-    if verbose and not traffic.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-        traffic.addHandler(handler)
-        traffic.propagate = False
+    """Switch the per-request lines on or off, in a way later logging setups keep."""
+    settings.LOGGING["loggers"]["llmproxy.traffic"]["level"] = "INFO" if verbose else "WARNING"
+    logging.config.dictConfig(settings.LOGGING)
 
 
 def bind(listener: Listener) -> socket.socket:

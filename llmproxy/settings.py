@@ -145,8 +145,23 @@ NINJA_NUM_PROXIES = 0
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "traffic": {"format": "%(asctime)s %(message)s", "datefmt": "%H:%M:%S"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "traffic": {"class": "logging.StreamHandler", "formatter": "traffic"},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"llmproxy": {"level": "INFO"}, "routing": {"level": "INFO"}},
+    "loggers": {
+        "llmproxy": {"level": "INFO"},
+        "routing": {"level": "INFO"},
+        # One line per request and response with VERBOSE=true or `runproxy --verbose`.
+        "llmproxy.traffic": {
+            "level": "INFO" if VERBOSE else "WARNING",
+            "handlers": ["traffic"],
+            "propagate": False,
+        },
+    },
 }

@@ -1,0 +1,43 @@
+"""Shared fixtures: a gateway driven in-process through its ASGI app, upstreams mocked by respx."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+
+from llmproxy import lifecycle
+from routing.rules import invalidate_rules
+
+UPSTREAM = "http://upstream.test"
+
+
+@pytest.fixture(autouse=True)
+def gateway_settings(settings):
+    """respx intercepts httpx's own transport, so Django-level tests use it."""
+    settings.UPSTREAM_TRANSPORT = "httpx"
+    settings.DEFAULT_UPSTREAM = UPSTREAM
+    settings.OPENAI_API_KEY = ""
+    settings.DEFAULT_MODEL = ""
+    settings.STRIP_THINKING = "strip"
+    settings.DISABLE_THINKING = False
+    settings.STRIP_JSON_MARKDOWN = False
+    invalidate_rules()
+    yield settings
+    invalidate_rules()
+
+
+@pytest.fixture
+def upstream():
+    with respx.mock(base_url=UPSTREAM, assert_all_called=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+async def gateway(transactional_db):
+    from llmproxy.asgi import application
+
+    transport = httpx.ASGITransport(app=application, client=("10.1.2.3", 5555))
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        yield client
+    await lifecycle.shutdown()
