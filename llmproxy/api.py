@@ -38,8 +38,9 @@ def openai_errors(api: NinjaAPI) -> NinjaAPI:
 
     @api.exception_handler(AuthenticationError)
     def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        body = openai_error("Authentication required.", "authentication_error", None,
-                            "unauthorized")
+        body = openai_error(
+            "Authentication required.", "authentication_error", None, "unauthorized"
+        )
         return error_response(body, 401)
 
     @api.exception_handler(HttpError)

@@ -7,7 +7,7 @@ from time import perf_counter
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmproxy.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+from django.core.asgi import get_asgi_application
 
 django_app = get_asgi_application()  # sets Django up before the imports below
 

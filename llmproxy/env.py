@@ -91,7 +91,9 @@ def env_json_object(name: str) -> dict[str, str]:
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ImproperlyConfigured(f"{name}: not valid JSON ({exc.msg} at position {exc.pos})")
+        raise ImproperlyConfigured(
+            f"{name}: not valid JSON ({exc.msg} at position {exc.pos})"
+        ) from None
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):

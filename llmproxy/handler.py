@@ -30,13 +30,18 @@ BASE_HEADERS = [(b"x-content-type-options", b"nosniff")]
 
 async def send_json(send, status: int, body: dict, headers: list | None = None) -> None:
     payload = orjson.dumps(body)
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()), *BASE_HEADERS,
-                    *(headers or [])],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *BASE_HEADERS,
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -69,8 +74,9 @@ async def read_body(scope: dict, receive) -> bytes:
 
 def response_headers(response: HttpResponse) -> list[tuple[bytes, bytes]]:
     headers = [(k.encode("ascii"), v.encode("latin1")) for k, v in response.items()]
-    headers.extend((b"set-cookie", c.OutputString().encode("ascii"))
-                   for c in response.cookies.values())
+    headers.extend(
+        (b"set-cookie", c.OutputString().encode("ascii")) for c in response.cookies.values()
+    )
     return headers + BASE_HEADERS
 
 
@@ -79,12 +85,12 @@ async def send_response(response: HttpResponse, send) -> None:
     if not response.streaming:
         content = response.content
         headers.append((b"content-length", str(len(content)).encode()))
-        await send({"type": "http.response.start", "status": response.status_code,
-                    "headers": headers})
+        await send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
         await send({"type": "http.response.body", "body": content})
         return
-    await send({"type": "http.response.start", "status": response.status_code,
-                "headers": headers})
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
     source = response.source if isinstance(response, RelayResponse) else aiter(response)
     async with aclosing(source) as chunks:
         async for chunk in chunks:
@@ -118,8 +124,9 @@ async def handle(scope: dict, receive, send) -> None:
     try:
         match = get_resolver().resolve(request.path_info)
     except Resolver404:
-        error = openai_error(f"Unknown endpoint {request.path}.", "invalid_request_error",
-                             None, "not_found")
+        error = openai_error(
+            f"Unknown endpoint {request.path}.", "invalid_request_error", None, "not_found"
+        )
         await send_json(send, 404, error)
         return
     state = {"done": False, "disconnected": False}

@@ -55,8 +55,15 @@ DEFAULT_MODEL = env_str("DEFAULT_MODEL")
 STRIP_THINKING = env_choice(
     "STRIP_THINKING",
     "strip",
-    {"true": "strip", "1": "strip", "yes": "strip", "false": "keep", "0": "keep",
-     "no": "keep", "reasoning": "reasoning"},
+    {
+        "true": "strip",
+        "1": "strip",
+        "yes": "strip",
+        "false": "keep",
+        "0": "keep",
+        "no": "keep",
+        "reasoning": "reasoning",
+    },
 )
 DISABLE_THINKING = env_bool("DISABLE_THINKING", False)
 STRIP_JSON_MARKDOWN = env_bool("STRIP_JSON_MARKDOWN", False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import orjson
-
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
@@ -23,7 +22,6 @@ from routing.pipeline import (
 from routing.relay import RelayResponse, relay_sse
 from routing.schemas import CHAT_REQUEST, COMPLETION_REQUEST
 from routing.upstream import client_response_headers
-
 
 router = Router(tags=["OpenAI"])
 

@@ -48,6 +48,7 @@ async def list_models(request: HttpRequest) -> dict:
     if not seen and all(isinstance(r, BaseException) for r in results) and not rules.aliases:
         raise UpstreamUnreachableError("No upstream answered with its model list.")
     for alias in rules.aliases:
-        seen.setdefault(alias, {"id": alias, "object": "model", "created": 0,
-                                "owned_by": "llmproxy"})
+        seen.setdefault(
+            alias, {"id": alias, "object": "model", "created": 0, "owned_by": "llmproxy"}
+        )
     return {"object": "list", "data": list(seen.values())}

@@ -116,13 +116,13 @@ class ChunkTransformer:
             return True
         original = holder.get(key)
         state = self._state(choice.get("index", 0))
-        text, thinking = state.feed(original) if isinstance(original, str) and original else ("", "")
+        text, thinking = (
+            state.feed(original) if isinstance(original, str) and original else ("", "")
+        )
         if choice.get("finish_reason") is not None and not state.finished:
             tail, tail_thinking = state.flush()
             text, thinking = text + tail, thinking + tail_thinking
-        if isinstance(original, str):
-            holder[key] = text
-        elif text:
+        if isinstance(original, str) or text:
             holder[key] = text
         if thinking and self.transforms.think == "reasoning" and self.kind == CHAT:
             holder["reasoning_content"] = (holder.get("reasoning_content") or "") + thinking
@@ -144,7 +144,10 @@ class ChunkTransformer:
                 payload["reasoning_content"] = thinking
             choice = {"index": index, "finish_reason": None}
             choice.update({"delta": payload} if self.kind == CHAT else payload)
-            base = {k: self._template[k] for k in ("id", "object", "created", "model")
-                    if k in self._template}
+            base = {
+                k: self._template[k]
+                for k in ("id", "object", "created", "model")
+                if k in self._template
+            }
             out.append({**base, "choices": [choice]})
         return out

@@ -171,22 +171,29 @@ def _parse_upstream(item: dict, where: str, check: _Checker) -> FileUpstream | N
     if not is_url(url):
         check.fail(f"{where}.url", f"expected an http(s) URL, got {url!r}")
     timeout = item.get("timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int | float)
-                                or timeout <= 0):
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
         check.fail(f"{where}.timeout", "expected a positive number of seconds")
         timeout = None
     enabled = check.flag(item.get("enabled", True), f"{where}.enabled")
     if not name or not is_url(url):
         return None
-    return FileUpstream(name, normalize_base_url(url), check.text(item.get("api_key"), where),
-                        timeout, enabled is not False)
+    return FileUpstream(
+        name,
+        normalize_base_url(url),
+        check.text(item.get("api_key"), where),
+        timeout,
+        enabled is not False,
+    )
 
 
 def _parse_route(item: object, where: str, check: _Checker) -> FileRoute:
     item = check.mapping(item, where, {"name", "match", "route", "enabled"})
     match = check.mapping(item.get("match"), f"{where}.match", {"model", "source_host"})
     target = check.mapping(
-        item.get("route"), f"{where}.route",
+        item.get("route"),
+        f"{where}.route",
         {"upstream", "model", "strip_thinking", "disable_thinking", "strip_json_markdown"},
     )
     model = check.text(match.get("model"), f"{where}.match.model")
@@ -207,10 +214,12 @@ def _parse_route(item: object, where: str, check: _Checker) -> FileRoute:
         upstream=check.text(target.get("upstream"), f"{where}.route.upstream"),
         rewrite=rewrite,
         strip_thinking=check.think(target.get("strip_thinking"), f"{where}.route.strip_thinking"),
-        disable_thinking=check.flag(target.get("disable_thinking"),
-                                    f"{where}.route.disable_thinking"),
-        strip_json_markdown=check.flag(target.get("strip_json_markdown"),
-                                       f"{where}.route.strip_json_markdown"),
+        disable_thinking=check.flag(
+            target.get("disable_thinking"), f"{where}.route.disable_thinking"
+        ),
+        strip_json_markdown=check.flag(
+            target.get("strip_json_markdown"), f"{where}.route.strip_json_markdown"
+        ),
         enabled=check.flag(item.get("enabled", True), f"{where}.enabled") is not False,
     )
 

@@ -10,8 +10,14 @@ class GatewayError(Exception):
     type = "server_error"
     code: str | None = None
 
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.param = param
@@ -51,8 +57,11 @@ class UpstreamStatusError(GatewayError):
     type = "upstream_error"
 
     def __init__(self, status: int, body: dict, headers: dict[str, str]) -> None:
-        message = (body.get("error") or {}).get("message") if isinstance(body.get("error"),
-                                                                         dict) else None
+        message = (
+            (body.get("error") or {}).get("message")
+            if isinstance(body.get("error"), dict)
+            else None
+        )
         super().__init__(message or f"upstream answered {status}", headers=headers)
         self.status = status
         self._body = body
@@ -61,8 +70,9 @@ class UpstreamStatusError(GatewayError):
         return self._body
 
 
-def openai_error(message: str, type_: str, param: str | None = None,
-                 code: str | None = None) -> dict:
+def openai_error(
+    message: str, type_: str, param: str | None = None, code: str | None = None
+) -> dict:
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 

@@ -30,6 +30,7 @@ GET /_fake/last shows the last request received.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import time
 
@@ -70,8 +71,9 @@ def prompt_text(body: dict) -> str:
 def reply_text(body: dict, how: dict[str, str], headers: dict[str, str]) -> str:
     if "inspect" in how:
         return orjson.dumps({"headers": headers, "body": body}).decode()
-    text = " ".join(f"w{i}" for i in range(int(how["words"]))) if "words" in how \
-        else prompt_text(body)
+    text = (
+        " ".join(f"w{i}" for i in range(int(how["words"]))) if "words" in how else prompt_text(body)
+    )
     if "fence" in how:
         text = f"```json\n{text}\n```"
     if "think" in how:
@@ -83,7 +85,7 @@ def pieces(text: str, how: dict[str, str]) -> list[str]:
     if "split" in how:
         cuts = sorted({int(c) for c in how["split"].split(",") if c.strip()})
         bounds = [0, *[c for c in cuts if 0 < c < len(text)], len(text)]
-        return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+        return [text[a:b] for a, b in itertools.pairwise(bounds)]
     if "chunk" in how:
         size = max(int(how["chunk"]), 1)
         return [text[i : i + size] for i in range(0, len(text), size)]
@@ -97,10 +99,16 @@ def usage(body: dict, completion: list[str]) -> dict:
 
 
 class FakeUpstream:
-    def __init__(self, models: list[str] | None = None) -> None:
+    def __init__(self, models: list[str] | None = None, name: str = "fake") -> None:
         self.models = models or DEFAULT_MODELS
-        self.stats = {"requests": 0, "streams_started": 0, "streams_completed": 0,
-                      "streams_abandoned": 0, "active_streams": 0}
+        self.name = name  # reported as system_fingerprint, to tell upstreams apart
+        self.stats = {
+            "requests": 0,
+            "streams_started": 0,
+            "streams_completed": 0,
+            "streams_abandoned": 0,
+            "active_streams": 0,
+        }
         self.last: dict = {}
 
     async def __call__(self, scope: dict, receive, send) -> None:
@@ -108,8 +116,10 @@ class FakeUpstream:
             return
         path, method = scope["path"], scope["method"]
         if method == "GET" and path in ("/v1/models", "/models"):
-            data = [{"id": m, "object": "model", "created": 1700000000, "owned_by": "fake"}
-                    for m in self.models]
+            data = [
+                {"id": m, "object": "model", "created": 1700000000, "owned_by": "fake"}
+                for m in self.models
+            ]
             return await self.json(send, 200, {"object": "list", "data": data})
         if method == "GET" and path == "/_fake/stats":
             return await self.json(send, 200, self.stats)
@@ -121,8 +131,13 @@ class FakeUpstream:
 
     async def json(self, send, status: int, data: object, extra: list | None = None) -> None:
         payload = orjson.dumps(data)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), *(extra or [])]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), *(extra or [])],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
     async def complete(self, scope: dict, receive, send, chat: bool) -> None:
@@ -158,9 +173,8 @@ class FakeUpstream:
         return True
 
     async def answer(self, send, body, how, headers, chat: bool, gone: asyncio.Event) -> None:
-        if "hang" in how or "ttfb" in how:
-            if await self.pause(how.get("ttfb"), gone):
-                return
+        if ("hang" in how or "ttfb" in how) and await self.pause(how.get("ttfb"), gone):
+            return
         for key, text_body in (("status", False), ("text-error", True)):
             if key in how:
                 return await self.error(send, int(how[key]), text_body)
@@ -175,33 +189,67 @@ class FakeUpstream:
     async def error(self, send, status: int, plain: bool) -> None:
         extra = [(b"retry-after", b"7")] if status == 429 else []
         if plain:
-            await send({"type": "http.response.start", "status": status,
-                        "headers": [(b"content-type", b"text/plain"), *extra]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(b"content-type", b"text/plain"), *extra],
+                }
+            )
             return await send({"type": "http.response.body", "body": b"upstream exploded"})
-        error = {"error": {"message": f"fake error {status}", "type": "fake_error",
-                           "param": None, "code": str(status)}}
+        error = {
+            "error": {
+                "message": f"fake error {status}",
+                "type": "fake_error",
+                "param": None,
+                "code": str(status),
+            }
+        }
         await self.json(send, status, error, extra)
 
     def whole(self, body: dict, text: str, parts: list[str], how: dict, chat: bool) -> dict:
         choice = {"index": 0, "finish_reason": "stop", "logprobs": None}
-        choice.update({"message": {"role": "assistant", "content": text}} if chat
-                      else {"text": text})
-        data = {"id": "cmpl-fake", "object": "chat.completion" if chat else "text_completion",
-                "created": int(time.time()), "model": body.get("model"), "choices": [choice]}
+        choice.update(
+            {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
+        )
+        data = {
+            "id": "cmpl-fake",
+            "object": "chat.completion" if chat else "text_completion",
+            "created": int(time.time()),
+            "model": body.get("model"),
+            "system_fingerprint": self.name,
+            "choices": [choice],
+        }
         if "no-usage" not in how:
             data["usage"] = usage(body, parts)
         return data
 
     def events(self, body: dict, parts: list[str], how: dict, chat: bool) -> list[bytes]:
-        base = {"id": "cmpl-fake", "object": "chat.completion.chunk" if chat
-                else "text_completion", "created": int(time.time()), "model": body.get("model")}
+        base = {
+            "id": "cmpl-fake",
+            "object": "chat.completion.chunk" if chat else "text_completion",
+            "created": int(time.time()),
+            "model": body.get("model"),
+            "system_fingerprint": self.name,
+        }
         chunks = []
         if chat:
-            chunks.append({**base, "choices": [{"index": 0, "delta": {"role": "assistant",
-                                                "content": ""}, "finish_reason": None}]})
+            chunks.append(
+                {
+                    **base,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "delta": {"role": "assistant", "content": ""},
+                            "finish_reason": None,
+                        }
+                    ],
+                }
+            )
         for piece in parts:
-            choice = {"index": 0, "delta": {"content": piece}} if chat else {"index": 0,
-                                                                              "text": piece}
+            choice = (
+                {"index": 0, "delta": {"content": piece}} if chat else {"index": 0, "text": piece}
+            )
             chunks.append({**base, "choices": [{**choice, "finish_reason": None}]})
         last = {"index": 0, "delta": {}} if chat else {"index": 0, "text": ""}
         chunks.append({**base, "choices": [{**last, "finish_reason": "stop"}]})
@@ -221,9 +269,16 @@ class FakeUpstream:
         self.stats["streams_started"] += 1
         self.stats["active_streams"] += 1
         try:
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"text/event-stream"),
-                                    (b"cache-control", b"no-cache")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"text/event-stream"),
+                        (b"cache-control", b"no-cache"),
+                    ],
+                }
+            )
             if "coalesce" in how:
                 events = [b"".join(events)]
             for i, event in enumerate(events):
@@ -246,7 +301,7 @@ class FakeUpstream:
             self.stats["active_streams"] -= 1
 
 
-def run(host: str, port: int, models: list[str] | None = None) -> None:
+def run(host: str, port: int, models: list[str] | None = None, name: str = "fake") -> None:
     import logging
 
     import uvicorn
@@ -254,8 +309,16 @@ def run(host: str, port: int, models: list[str] | None = None) -> None:
     class _QuietDrops(logging.Filter):
         def filter(self, record: logging.LogRecord) -> bool:
             return "DropConnection" not in record.getMessage() and not (
-                record.exc_info and record.exc_info[0] is DropConnection)
+                record.exc_info and record.exc_info[0] is DropConnection
+            )
 
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-    uvicorn.run(FakeUpstream(models), host=host, port=port, log_level="warning",
-                access_log=False, lifespan="off", server_header=False)
+    uvicorn.run(
+        FakeUpstream(models, name),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+    )

@@ -59,8 +59,9 @@ def _resolve_upstream(ref: str, where: str) -> Upstream | None:
         found = Upstream.objects.filter(base_url=url).order_by("pk").first()
         if found is not None:
             return found
-        return Upstream.objects.create(name=_upstream_name_for(url), base_url=url,
-                                       source=Source.FILE)
+        return Upstream.objects.create(
+            name=_upstream_name_for(url), base_url=url, source=Source.FILE
+        )
     found = Upstream.objects.filter(name=ref).first()
     if found is None:
         raise ConfigFileError([f"{where}: no upstream is named {ref!r}"])
@@ -70,8 +71,12 @@ def _resolve_upstream(ref: str, where: str) -> Upstream | None:
 def _sync_upstreams(config: FileConfig, source: str) -> bool:
     changed = False
     for item in config.upstreams:
-        values = {"base_url": item.url, "api_key": item.api_key, "timeout": item.timeout,
-                  "enabled": item.enabled}
+        values = {
+            "base_url": item.url,
+            "api_key": item.api_key,
+            "timeout": item.timeout,
+            "enabled": item.enabled,
+        }
         row = Upstream.objects.filter(name=item.name).first()
         if row is None:
             Upstream.objects.create(name=item.name, source=source, **values)
@@ -85,24 +90,36 @@ def _sync_upstreams(config: FileConfig, source: str) -> bool:
 def _route_rows(config: FileConfig, source: str) -> list[Route]:
     rows = []
     for i, item in enumerate(config.routes):
-        rows.append(Route(
-            position=(i + 1) * POSITION_STEP,
-            name=item.name,
-            enabled=item.enabled,
-            match_model=item.model,
-            match_source=item.source,
-            upstream=_resolve_upstream(item.upstream, f"routes[{i}].route.upstream"),
-            rewrite_model=item.rewrite,
-            strip_thinking=item.strip_thinking,
-            disable_thinking=item.disable_thinking,
-            strip_json_markdown=item.strip_json_markdown,
-            source=source,
-        ))
+        rows.append(
+            Route(
+                position=(i + 1) * POSITION_STEP,
+                name=item.name,
+                enabled=item.enabled,
+                match_model=item.model,
+                match_source=item.source,
+                upstream=_resolve_upstream(item.upstream, f"routes[{i}].route.upstream"),
+                rewrite_model=item.rewrite,
+                strip_thinking=item.strip_thinking,
+                disable_thinking=item.disable_thinking,
+                strip_json_markdown=item.strip_json_markdown,
+                source=source,
+            )
+        )
     return rows
 
 
-ROUTE_FIELDS = ("position", "name", "enabled", "match_model", "match_source", "upstream_id",
-                "rewrite_model", "strip_thinking", "disable_thinking", "strip_json_markdown")
+ROUTE_FIELDS = (
+    "position",
+    "name",
+    "enabled",
+    "match_model",
+    "match_source",
+    "upstream_id",
+    "rewrite_model",
+    "strip_thinking",
+    "disable_thinking",
+    "strip_json_markdown",
+)
 
 
 def _same(rows: list, existing: list, fields: tuple[str, ...]) -> bool:
@@ -120,8 +137,10 @@ def _replace(model, rows: list, source: str, fields: tuple[str, ...]) -> bool:
 
 
 def _mapping_rows(pairs: list[tuple[str, str]], source: str) -> list[ModelMapping]:
-    return [ModelMapping(position=(i + 1) * POSITION_STEP, pattern=p, replacement=r, source=source)
-            for i, (p, r) in enumerate(pairs)]
+    return [
+        ModelMapping(position=(i + 1) * POSITION_STEP, pattern=p, replacement=r, source=source)
+        for i, (p, r) in enumerate(pairs)
+    ]
 
 
 MAPPING_FIELDS = ("position", "pattern", "replacement", "enabled")
@@ -132,10 +151,12 @@ def apply_config(config: FileConfig, source: str = Source.FILE) -> bool:
     """Make the rows of `source` equal to `config`. True if anything changed."""
     changed = _sync_upstreams(config, source)
     changed |= _replace(Route, _route_rows(config, source), source, ROUTE_FIELDS)
-    changed |= _replace(ModelMapping, _mapping_rows(config.model_map, source), source,
-                        MAPPING_FIELDS)
+    changed |= _replace(
+        ModelMapping, _mapping_rows(config.model_map, source), source, MAPPING_FIELDS
+    )
     unused = Upstream.objects.filter(source=source, route__isnull=True).exclude(
-        name__in=[u.name for u in config.upstreams])
+        name__in=[u.name for u in config.upstreams]
+    )
     if unused.exists():
         unused.delete()
         changed = True
@@ -163,6 +184,8 @@ def load_startup_config() -> list[str]:
     config = read_config_file(path) if path else FileConfig()
     apply_config(config, Source.FILE)
     if path:
-        lines.append(f"ROUTES_CONFIG {path}: {len(config.routes)} routes, "
-                     f"{len(config.upstreams)} upstreams, {len(config.model_map)} mappings")
+        lines.append(
+            f"ROUTES_CONFIG {path}: {len(config.routes)} routes, "
+            f"{len(config.upstreams)} upstreams, {len(config.model_map)} mappings"
+        )
     return lines

@@ -65,9 +65,13 @@ def check_template(template: str, pattern: ModelPattern) -> None:
     names = set(pattern.regex.groupindex) if pattern.regex is not None else set()
     for number, name in _TEMPLATE_REF.findall(template):
         if number and int(number) > groups:
-            raise PatternError(f"{template!r} refers to group {number}, which {pattern.source} lacks")
+            raise PatternError(
+                f"{template!r} refers to group {number}, which {pattern.source} lacks"
+            )
         if name and name not in names and not (name.isdigit() and int(name) <= groups):
-            raise PatternError(f"{template!r} refers to group {name!r}, which {pattern.source} lacks")
+            raise PatternError(
+                f"{template!r} refers to group {name!r}, which {pattern.source} lacks"
+            )
 
 
 def expand_template(template: str, match: object) -> str:

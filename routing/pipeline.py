@@ -41,8 +41,9 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or ""
 
 
-async def prepare(request: HttpRequest, kind: str, body: dict | None = None,
-                  service: str = "openai") -> Exchange:
+async def prepare(
+    request: HttpRequest, kind: str, body: dict | None = None, service: str = "openai"
+) -> Exchange:
     """Parse and check the client's body, decide the route, and build the upstream body."""
     if body is None:
         body = parse_json_object(request.body)
@@ -75,7 +76,9 @@ async def send(exchange: Exchange, request: HttpRequest) -> httpx.Response:
     """Send the exchange upstream and return the open response (status < 400)."""
     upstream = exchange.decision.upstream
     outgoing = build_request(
-        upstream, UPSTREAM_PATHS[exchange.kind], request.headers.items(),
+        upstream,
+        UPSTREAM_PATHS[exchange.kind],
+        request.headers.items(),
         orjson.dumps(exchange.body),
     )
     exchange.sent_at = perf_counter()
@@ -115,11 +118,13 @@ async def complete(exchange: Exchange, request: HttpRequest) -> tuple[dict, http
     try:
         data = orjson.loads(content)
     except orjson.JSONDecodeError:
-        raise UpstreamUnreachableError("The upstream answered with something that is not JSON.",
-                                       code="upstream_bad_response") from None
+        raise UpstreamUnreachableError(
+            "The upstream answered with something that is not JSON.", code="upstream_bad_response"
+        ) from None
     if not isinstance(data, dict):
-        raise UpstreamUnreachableError("The upstream answered with unexpected JSON.",
-                                       code="upstream_bad_response")
+        raise UpstreamUnreachableError(
+            "The upstream answered with unexpected JSON.", code="upstream_bad_response"
+        )
     transform_completion(data, exchange.decision.transforms, exchange.kind)
     exchange.first_token_at = exchange.first_byte_at
     exchange.usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
@@ -143,8 +148,9 @@ async def open_stream(
     response = await send(exchange, request)
     if "text/event-stream" not in response.headers.get("content-type", ""):
         await read_all(exchange, response)
-        raise UpstreamUnreachableError("The upstream did not answer with an event stream.",
-                                       code="upstream_bad_response")
+        raise UpstreamUnreachableError(
+            "The upstream did not answer with an event stream.", code="upstream_bad_response"
+        )
     events = iter_events(response)
     try:
         first = await anext(events, None)
@@ -153,7 +159,9 @@ async def open_stream(
         raise UpstreamTimeoutError("The upstream sent no event in time.") from None
     except httpx.TransportError as exc:
         await response.aclose()
-        raise UpstreamUnreachableError(f"The upstream broke before its first event: {exc}") from None
+        raise UpstreamUnreachableError(
+            f"The upstream broke before its first event: {exc}"
+        ) from None
     exchange.first_byte_at = perf_counter()
     exchange.status = response.status_code
     return response, events, first

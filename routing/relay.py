@@ -62,7 +62,9 @@ async def relay_sse(
                 chunk = orjson.loads(event.data)
             except orjson.JSONDecodeError:
                 finish_error(exchange, "upstream sent malformed stream data", 502)
-                yield error_event("The upstream sent malformed stream data.", "upstream_bad_response")
+                yield error_event(
+                    "The upstream sent malformed stream data.", "upstream_bad_response"
+                )
                 return
             if isinstance(chunk, dict) and "error" in chunk:
                 finish_error(exchange, str(chunk["error"])[:500], exchange.status)

@@ -42,8 +42,9 @@ def default_transforms() -> Transforms:
 
 
 def default_upstream() -> UpstreamSpec:
-    return UpstreamSpec("default", normalize_base_url(settings.DEFAULT_UPSTREAM),
-                        settings.OPENAI_API_KEY)
+    return UpstreamSpec(
+        "default", normalize_base_url(settings.DEFAULT_UPSTREAM), settings.OPENAI_API_KEY
+    )
 
 
 def upstream_spec(row: Upstream, default: UpstreamSpec) -> UpstreamSpec:

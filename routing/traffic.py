@@ -14,7 +14,12 @@ from routing.exchange import OK, Exchange
 log = logging.getLogger("llmproxy.traffic")
 
 CYAN, GREEN, YELLOW, RED, DIM, RESET = (
-    "\033[36m", "\033[32m", "\033[33m", "\033[31m", "\033[2m", "\033[0m"
+    "\033[36m",
+    "\033[32m",
+    "\033[33m",
+    "\033[31m",
+    "\033[2m",
+    "\033[0m",
 )
 
 
@@ -30,9 +35,13 @@ def _models(exchange: Exchange) -> str:
 def request_started(exchange: Exchange) -> None:
     if log.isEnabledFor(logging.INFO):
         mode = "stream" if exchange.stream else "whole"
-        log.info(_paint(
-            f"→ {exchange.endpoint} {_models(exchange)} via {exchange.decision.upstream.name} "
-            f"from {exchange.client} ({mode})", CYAN))
+        log.info(
+            _paint(
+                f"→ {exchange.endpoint} {_models(exchange)} via {exchange.decision.upstream.name} "
+                f"from {exchange.client} ({mode})",
+                CYAN,
+            )
+        )
 
 
 def request_finished(exchange: Exchange) -> None:
@@ -43,6 +52,10 @@ def request_finished(exchange: Exchange) -> None:
         tokens = f" {usage.get('completion_tokens')} tok" if usage.get("completion_tokens") else ""
         ttft = f" ttft {exchange.ttft_ms:.0f} ms" if exchange.ttft_ms is not None else ""
         error = f" {exchange.error}" if exchange.error else ""
-        log.info(_paint(
-            f"← {status} {exchange.state} {_models(exchange)} {exchange.duration_ms or 0:.0f} ms"
-            f"{ttft}{tokens}{error}", colour))
+        took = f"{exchange.duration_ms or 0:.0f} ms"
+        log.info(
+            _paint(
+                f"← {status} {exchange.state} {_models(exchange)} {took}{ttft}{tokens}{error}",
+                colour,
+            )
+        )

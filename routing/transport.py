@@ -45,7 +45,7 @@ class _ResponseStream(httpx.AsyncByteStream):
         try:
             while chunk := await self._response.content.readany():
                 yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise _map_error(exc, self._request) from exc
 
     async def aclose(self) -> None:
@@ -99,7 +99,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 # A pooled connection closed by the server just before reuse: try once more.
                 if attempt == 2:
                     raise _map_error(exc, request) from exc
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 raise _map_error(exc, request) from exc
         return httpx.Response(
             status_code=response.status,

@@ -73,8 +73,9 @@ def timeout_for(upstream: UpstreamSpec) -> httpx.Timeout:
     There is no cap on the whole exchange: a healthy long stream is never cut.
     """
     idle = upstream.timeout or settings.REQUEST_TIMEOUT
-    return httpx.Timeout(connect=min(settings.CONNECT_TIMEOUT, idle), read=idle, write=idle,
-                         pool=idle)
+    return httpx.Timeout(
+        connect=min(settings.CONNECT_TIMEOUT, idle), read=idle, write=idle, pool=idle
+    )
 
 
 def upstream_headers(client_headers: Iterable[tuple[str, str]], upstream: UpstreamSpec) -> dict:

@@ -15,7 +15,8 @@ HELLO = {"model": "gpt-4", "messages": [{"role": "user", "content": "Hi"}]}
 
 async def test_it_forwards_and_strips_thinking_from_a_whole_reply(gateway, upstream):
     route = upstream.post("/v1/chat/completions").respond(
-        json=chat_reply("<think>plan</think>Hello!"))
+        json=chat_reply("<think>plan</think>Hello!")
+    )
     response = await gateway.post(CHAT, json=HELLO)
     assert response.status_code == 200
     assert response.json()["choices"][0]["message"]["content"] == "Hello!"
@@ -24,9 +25,13 @@ async def test_it_forwards_and_strips_thinking_from_a_whole_reply(gateway, upstr
 
 async def test_unknown_fields_tools_and_response_format_pass_untouched(gateway, upstream):
     route = upstream.post("/v1/chat/completions").respond(json=chat_reply("ok"))
-    body = {**HELLO, "tools": [{"type": "function", "function": {"name": "f"}}],
-            "response_format": {"type": "json_object"}, "x_vendor": {"a": [1, 2]},
-            "stream_options": {"include_usage": True}}
+    body = {
+        **HELLO,
+        "tools": [{"type": "function", "function": {"name": "f"}}],
+        "response_format": {"type": "json_object"},
+        "x_vendor": {"a": [1, 2]},
+        "stream_options": {"include_usage": True},
+    }
     await gateway.post(CHAT, json=body)
     assert sent_json(route) == body
 
@@ -56,7 +61,8 @@ async def test_the_default_model_fills_a_missing_model(gateway, upstream, settin
 
 
 async def test_disable_thinking_appends_no_think_to_the_last_user_message(
-        gateway, upstream, settings):
+    gateway, upstream, settings
+):
     settings.DISABLE_THINKING = True
     route = upstream.post("/v1/chat/completions").respond(json=chat_reply("ok"))
     await gateway.post(CHAT, json=HELLO)
@@ -72,7 +78,8 @@ async def test_json_markdown_is_unfenced_when_enabled(gateway, upstream, setting
 
 async def test_a_stream_is_relayed_with_think_tags_split_across_chunks(gateway, upstream):
     upstream.post("/v1/chat/completions").mock(
-        return_value=sse_response(["<thi", "nk>sec", "ret</th", "ink>Vis", "ible"], sep="\r\n\r\n"))
+        return_value=sse_response(["<thi", "nk>sec", "ret</th", "ink>Vis", "ible"], sep="\r\n\r\n")
+    )
     response = await gateway.post(CHAT, json={**HELLO, "stream": True})
     assert response.headers["content-type"].startswith("text/event-stream")
     content, events = sse_contents(response.text)
@@ -82,9 +89,14 @@ async def test_a_stream_is_relayed_with_think_tags_split_across_chunks(gateway, 
 
 
 async def test_text_completions_are_proxied(gateway, upstream):
-    route = upstream.post("/v1/completions").respond(json={
-        "id": "c", "object": "text_completion", "model": "m",
-        "choices": [{"index": 0, "text": "<think>x</think>42", "finish_reason": "stop"}]})
+    route = upstream.post("/v1/completions").respond(
+        json={
+            "id": "c",
+            "object": "text_completion",
+            "model": "m",
+            "choices": [{"index": 0, "text": "<think>x</think>42", "finish_reason": "stop"}],
+        }
+    )
     response = await gateway.post("/v1/completions", json={"model": "m", "prompt": "6*7="})
     assert response.json()["choices"][0]["text"] == "42"
     assert sent_json(route)["prompt"] == "6*7="

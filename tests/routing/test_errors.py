@@ -47,8 +47,14 @@ async def test_a_completion_without_prompt_is_a_400(gateway, upstream):
 
 
 async def test_upstream_error_status_body_and_retry_after_pass_through(gateway, upstream):
-    body = {"error": {"message": "slow down", "type": "rate_limit", "param": None,
-                      "code": "rate_limited"}}
+    body = {
+        "error": {
+            "message": "slow down",
+            "type": "rate_limit",
+            "param": None,
+            "code": "rate_limited",
+        }
+    }
     upstream.post("/v1/chat/completions").respond(429, json=body, headers={"Retry-After": "7"})
     response = await gateway.post(CHAT, json=HELLO)
     assert response.status_code == 429
@@ -81,7 +87,8 @@ async def test_an_upstream_that_dies_mid_stream_ends_with_an_error_event(gateway
             raise httpx.RemoteProtocolError("peer closed connection")
 
     upstream.post("/v1/chat/completions").respond(
-        200, headers={"content-type": "text/event-stream"}, stream=Dying())
+        200, headers={"content-type": "text/event-stream"}, stream=Dying()
+    )
     response = await gateway.post(CHAT, json={**HELLO, "stream": True})
     assert response.status_code == 200
     last = [line for line in response.text.splitlines() if line.startswith("data: ")][-1]
@@ -93,7 +100,8 @@ async def test_an_upstream_that_dies_mid_stream_ends_with_an_error_event(gateway
 async def test_malformed_stream_data_ends_with_an_error_event(gateway, upstream):
     content = b'data: {"choices": []}\n\ndata: {oops\n\n'
     upstream.post("/v1/chat/completions").respond(
-        200, headers={"content-type": "text/event-stream"}, content=content)
+        200, headers={"content-type": "text/event-stream"}, content=content
+    )
     response = await gateway.post(CHAT, json={**HELLO, "stream": True})
     assert "upstream_bad_response" in response.text
 

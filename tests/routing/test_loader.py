@@ -38,7 +38,10 @@ def test_a_routes_file_becomes_rows_and_rules(tmp_path):
     apply_config(read_config_file(write(tmp_path, ROUTES_YAML)))
     rules = build_rules()
     assert [r.upstream.name if r.upstream else None for r in rules.routes] == [
-        "gpu", "dev-server:8000", "claude-server:8000"]
+        "gpu",
+        "dev-server:8000",
+        "claude-server:8000",
+    ]
     assert rules.routes[0].upstream.base_url == "http://gpu:8000"
     assert rules.routes[2].rewrite == "claude-3-opus"
     assert rules.routes[2].think == "keep"
@@ -73,8 +76,9 @@ def test_model_map_rows_are_replaced_on_change():
 
 
 def test_json_files_load_too(tmp_path):
-    path = write(tmp_path, '{"routes": [{"match": {"model": "m"}, "route": {"model": "n"}}]}',
-                 "routes.json")
+    path = write(
+        tmp_path, '{"routes": [{"match": {"model": "m"}, "route": {"model": "n"}}]}', "routes.json"
+    )
     apply_config(read_config_file(path))
     assert Route.objects.get().rewrite_model == "n"
 

@@ -8,8 +8,12 @@ from routing.models import ModelMapping, Route
 
 
 async def test_models_lists_upstream_models_and_exact_aliases(gateway, upstream):
-    upstream.get("/v1/models").respond(json={"object": "list", "data": [
-        {"id": "llama3", "object": "model", "created": 1, "owned_by": "me"}]})
+    upstream.get("/v1/models").respond(
+        json={
+            "object": "list",
+            "data": [{"id": "llama3", "object": "model", "created": 1, "owned_by": "me"}],
+        }
+    )
     await Route.objects.acreate(match_model="gpt-4", rewrite_model="llama3")
     await Route.objects.acreate(match_model="/regex-.*/")
     await ModelMapping.objects.acreate(pattern="gpt-3.5-turbo", replacement="llama3")

@@ -30,8 +30,9 @@ async def test_openai_api_key_is_used_when_the_client_sends_none(gateway, upstre
 
 
 async def test_an_upstreams_own_key_replaces_the_clients(gateway, upstream):
-    cloud = await Upstream.objects.acreate(name="cloud", base_url="http://cloud.test",
-                                           api_key="sk-cloud")
+    cloud = await Upstream.objects.acreate(
+        name="cloud", base_url="http://cloud.test", api_key="sk-cloud"
+    )
     await Route.objects.acreate(match_model="m", upstream=cloud)
     with respx.mock as mock:
         route = mock.post("http://cloud.test/v1/chat/completions").respond(json=chat_reply("x"))
@@ -51,8 +52,7 @@ async def test_openai_api_key_never_goes_to_another_upstream(gateway, upstream, 
 
 async def test_cookies_and_hop_by_hop_headers_stay_at_the_gateway(gateway, upstream):
     route = upstream.post("/v1/chat/completions").respond(json=chat_reply("ok"))
-    await gateway.post(CHAT, json=HELLO, headers={"Cookie": "sessionid=abc",
-                                                  "X-Custom": "kept"})
+    await gateway.post(CHAT, json=HELLO, headers={"Cookie": "sessionid=abc", "X-Custom": "kept"})
     sent = route.calls.last.request.headers
     assert "cookie" not in sent
     assert sent["x-custom"] == "kept"

@@ -9,8 +9,13 @@ from routing.engine import Transforms
 def chat_chunk(content=None, finish=None, index=0, **delta):
     if content is not None:
         delta["content"] = content
-    return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-            "choices": [{"index": index, "delta": delta, "finish_reason": finish}]}
+    return {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": index, "delta": delta, "finish_reason": finish}],
+    }
 
 
 def run(transformer, chunks):
@@ -20,13 +25,15 @@ def run(transformer, chunks):
 
 
 def text_of(sent, key="content"):
-    return "".join(c["choices"][0].get("delta", c["choices"][0]).get(key) or "" for c in sent
-                   if c["choices"])
+    return "".join(
+        c["choices"][0].get("delta", c["choices"][0]).get(key) or "" for c in sent if c["choices"]
+    )
 
 
 def test_a_whole_reply_loses_its_think_block():
-    body = {"choices": [{"index": 0, "message": {"role": "assistant",
-                                                  "content": "<think>x</think>Hi"}}]}
+    body = {
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "<think>x</think>Hi"}}]
+    }
     assert transform_completion(body, Transforms(), "chat") is True
     assert body["choices"][0]["message"] == {"role": "assistant", "content": "Hi"}
 
@@ -50,8 +57,14 @@ def test_text_completions_are_transformed_too():
 
 def test_a_stream_drops_chunks_emptied_by_the_stripper_and_keeps_the_rest():
     transformer = ChunkTransformer(Transforms())
-    chunks = [chat_chunk("", role="assistant"), chat_chunk("<think>"), chat_chunk("hmm"),
-              chat_chunk("</think>Hel"), chat_chunk("lo"), chat_chunk(finish="stop")]
+    chunks = [
+        chat_chunk("", role="assistant"),
+        chat_chunk("<think>"),
+        chat_chunk("hmm"),
+        chat_chunk("</think>Hel"),
+        chat_chunk("lo"),
+        chat_chunk(finish="stop"),
+    ]
     sent = run(transformer, chunks)
     assert text_of(sent) == "Hello"
     assert len(sent) == 4  # role chunk, "Hel", "lo", finish
@@ -74,8 +87,12 @@ def test_held_back_text_is_flushed_when_a_stream_ends_without_finish():
 
 def test_each_choice_has_its_own_state():
     transformer = ChunkTransformer(Transforms())
-    chunks = [chat_chunk("<think>", index=0), chat_chunk("A", index=1),
-              chat_chunk("x</think>B", index=0), chat_chunk("C", index=1)]
+    chunks = [
+        chat_chunk("<think>", index=0),
+        chat_chunk("A", index=1),
+        chat_chunk("x</think>B", index=0),
+        chat_chunk("C", index=1),
+    ]
     sent = run(transformer, chunks)
     by_index = {0: "", 1: ""}
     for chunk in sent:

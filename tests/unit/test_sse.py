@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from routing.sse import NDJSONDecoder, SSEDecoder, SSEEvent
@@ -18,7 +20,7 @@ def decode(stream: bytes, cuts: list[int]) -> list[str]:
     decoder = SSEDecoder()
     bounds = [0, *cuts, len(stream)]
     events = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         events += decoder.feed(stream[a:b])
     events += decoder.flush()
     return [e.data for e in events]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from routing.transforms import (
@@ -16,7 +18,7 @@ from routing.transforms import (
 
 def feed_split(stripper, text: str, cuts: list[int]) -> str:
     bounds = [0, *cuts, len(text)]
-    out = [stripper.feed(text[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    out = [stripper.feed(text[a:b]) for a, b in itertools.pairwise(bounds)]
     return "".join(out) + stripper.flush()
 
 
@@ -74,7 +76,7 @@ def test_it_feeds_one_character_at_a_time():
 
 FENCE_CASES = [
     ('```json\n{"a": 1}\n```', '{"a": 1}'),
-    ('\n\n```JSON  \n[1, 2]\n```\n', "[1, 2]"),
+    ("\n\n```JSON  \n[1, 2]\n```\n", "[1, 2]"),
     ('```json\r\n{"k": "v"}\r\n```', '{"k": "v"}'),
     ('```json\n{"code": "```"}\n```', '{"code": "```"}'),
     ("Just text, no fence", "Just text, no fence"),

@@ -34,15 +34,20 @@ class Command(BaseCommand):
         parser.add_argument("--aihost", help="default upstream host (with --aihostport)")
         parser.add_argument("--aihostport", type=int, help="default upstream port (443: https)")
         parser.add_argument("--verbose", action="store_true", help="one line per request")
-        parser.add_argument("--server", choices=serving.SERVERS, default=serving.DEFAULT_SERVER,
-                            help=f"ASGI server [default: {serving.DEFAULT_SERVER}]")
+        parser.add_argument(
+            "--server",
+            choices=serving.SERVERS,
+            default=serving.DEFAULT_SERVER,
+            help=f"ASGI server [default: {serving.DEFAULT_SERVER}]",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         host = options["host"] or settings.LISTEN_HOST
         port = options["port"] or settings.LISTEN_PORT
         upstream = options["upstream"] or (
             upstream_from_parts(options["aihost"], options["aihostport"])
-            if options["aihost"] else None
+            if options["aihost"]
+            else None
         )
         if upstream:
             if not is_url(upstream):

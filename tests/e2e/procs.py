@@ -1,0 +1,107 @@
+"""Real processes for end-to-end tests: the gateway and fake upstreams on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Process:
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log_path = log
+        self._log = log.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def wait_until_ready(self, url: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"process exited early:\n{self.output()}")
+            try:
+                if httpx.get(url, timeout=1.0).status_code < 500:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"not ready after {timeout}s:\n{self.output()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        self._log.close()
+
+
+def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
+    for name in (
+        "DEFAULT_UPSTREAM",
+        "UPSTREAM_URL",
+        "OPENAI_API_BASE_URL",
+        "MODEL_MAP",
+        "ROUTES_CONFIG",
+        "DATABASE_URL",
+        "OPENAI_API_KEY",
+        "STRIP_THINKING",
+    ):
+        env.pop(name, None)
+    env.update({"DATA_DIR": str(data_dir), "SECRET_KEY": "e2e-secret", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+def start_fake(tmp: Path, name: str = "fake") -> tuple[Process, str]:
+    port = free_port()
+    proc = Process(
+        ["fakeupstream", "--port", str(port), "--name", name],
+        base_env(tmp),
+        tmp / f"fake-{name}.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    proc.wait_until_ready(f"{url}/v1/models")
+    return proc, url
+
+
+def start_gateway(tmp: Path, upstream: str, *args: str, **env: str) -> tuple[Process, str]:
+    port = free_port()
+    data = tmp / f"gateway-{port}"
+    data.mkdir()
+    proc = Process(
+        ["runproxy", "--port", str(port), *args],
+        base_env(data, DEFAULT_UPSTREAM=upstream, **env),
+        data / "gateway.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    proc.wait_until_ready(f"{url}/health")
+    return proc, url
