@@ -31,7 +31,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 
 bench: $(VENV)/.installed-dev
-	$(PYTHON) scripts/bench.py
+	$(PYTHON) scripts/bench.py $(BENCH_ARGS)
 
 fake-upstream: $(VENV)/.installed
 	$(PYTHON) manage.py fakeupstream --port 9100

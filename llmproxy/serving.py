@@ -49,7 +49,9 @@ def configure_traffic_log(verbose: bool) -> None:
 
 def bind(listener: Listener) -> socket.socket:
     family = socket.AF_INET6 if ":" in listener.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
+    # without it small writes wait for delayed ACKs (40 ms per whole reply).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((listener.host, listener.port))
@@ -73,6 +75,9 @@ def serve_uvicorn(found: list[Listener]) -> None:
 
     config = uvicorn.Config(
         APP,
+        # uvloop served ~5% more requests/s but starved some connections for 0.5 s at
+        # c=64 (p99 10x the p50); the standard loop keeps p99 near the p50.
+        loop="asyncio",
         lifespan="on",
         proxy_headers=False,  # the peer address is the client; see TRUSTED_PROXIES
         server_header=False,

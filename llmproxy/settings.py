@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sys
 from pathlib import Path
 
 from llmproxy.env import (
@@ -82,8 +83,10 @@ _local_hosts = ["localhost", "127.0.0.1", "[::1]"]
 _default_hosts = ["*"] if LISTEN_HOST in ("0.0.0.0", "::", "") else [*_local_hosts, LISTEN_HOST]
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _default_hosts)
 
+# daphne's app only replaces `runserver` (it imports Twisted, ~20 MB): load it just for that.
+_RUNSERVER = sys.argv[1:2] == ["runserver"]
 INSTALLED_APPS = [
-    "daphne",
+    *(["daphne"] if _RUNSERVER else []),
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -1,0 +1,198 @@
+"""Benchmark: the fake upstream directly vs through the gateway, on loopback, with wrk.
+
+    make bench                      # or: .venv/bin/python scripts/bench.py --duration 10
+
+Prints a Markdown table: requests/s, p50 and p99 at several concurrencies, the
+gateway's added latency, streaming time to first byte, and the gateway's CPU per
+request and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.procs import Process, start_fake, start_gateway  # noqa: E402
+
+BODY = {"model": "echo", "messages": [{"role": "user", "content": "Hello there, how are you?"}]}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Load:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+
+
+def wrk_script(directory: Path) -> Path:
+    path = directory / "post.lua"
+    body = json.dumps(BODY).replace("'", "\\'")
+    path.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = '{body}'\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    return path
+
+
+def to_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, script: Path, connections: int, seconds: float) -> Load:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise SystemExit(f"wrk saw {errors.group(1)} error responses from {url}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return Load(rps, to_ms(percentiles["50"]), to_ms(percentiles["99"]), requests)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
+def ttfb_ms(url: str, rounds: int) -> float:
+    """Median time from sending a streaming request to its first content event."""
+    body = {**BODY, "model": "echo+words:20", "stream": True}
+    samples = []
+    with httpx.Client(timeout=30) as client:
+        for _ in range(rounds):
+            start = time.perf_counter()
+            with client.stream("POST", f"{url}/v1/chat/completions", json=body) as response:
+                for line in response.iter_lines():
+                    if '"content":"w' in line.replace(" ", ""):
+                        samples.append((time.perf_counter() - start) * 1000)
+                        break
+    return statistics.median(samples)
+
+
+def measure(name: str, url: str, pid: int | None, script: Path, args) -> dict:
+    path = f"{url}/v1/chat/completions"
+    run_wrk(path, script, max(args.concurrency), 2)  # warm-up: connections, caches, imports
+    row: dict = {"name": name, "loads": {}}
+    cpu_before = cpu_seconds(pid) if pid else 0.0
+    total = 0
+    for connections in args.concurrency:
+        time.sleep(args.pause)  # let the previous run's aborted connections settle
+        load = run_wrk(path, script, connections, args.duration)
+        row["loads"][connections] = load
+        total += load.requests
+    if pid:
+        row["cpu_ms"] = (cpu_seconds(pid) - cpu_before) * 1000 / total
+        row["rss_mb"] = peak_rss_mb(pid)
+    row["ttfb_ms"] = ttfb_ms(url, args.stream_rounds)
+    return row
+
+
+def report(rows: list[dict], concurrency: list[int]) -> str:
+    direct = rows[0]
+    head = ["target"]
+    for c in concurrency:
+        head += [f"c={c} req/s", f"c={c} p50 ms", f"c={c} p99 ms"]
+    head += ["stream TTFB ms", "CPU ms/req", "peak RSS MB"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in rows:
+        cells = [row["name"]]
+        for c in concurrency:
+            load = row["loads"][c]
+            cells += [f"{load.rps:,.0f}", f"{load.p50_ms:.2f}", f"{load.p99_ms:.2f}"]
+        cells += [
+            f"{row['ttfb_ms']:.2f}",
+            f"{row.get('cpu_ms', 0):.2f}" if "cpu_ms" in row else "-",
+            f"{row['rss_mb']:.0f}" if "rss_mb" in row else "-",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    for row in rows[1:]:
+        first, mid = concurrency[0], concurrency[len(concurrency) // 2]
+        added = row["loads"][first].p50_ms - direct["loads"][first].p50_ms
+        share = row["loads"][mid].rps / direct["loads"][mid].rps
+        lines.append(
+            f"- {row['name']}: adds {added:.2f} ms to p50 at c={first}, "
+            f"{row['ttfb_ms'] - direct['ttfb_ms']:.2f} ms to stream TTFB; "
+            f"serves {share:.1%} of direct throughput at c={mid}"
+        )
+    return "\n".join(lines)
+
+
+def variants(compare: bool) -> list[tuple[str, list[str], dict[str, str]]]:
+    """The gateway as shipped, and with --compare the alternatives it was chosen over."""
+    shipped = [("gateway (uvicorn, aiohttp pool)", [], {})]
+    if not compare:
+        return shipped
+    return [
+        *shipped,
+        ("gateway (daphne, aiohttp pool)", ["--server", "daphne"], {}),
+        ("gateway (uvicorn, httpx's own pool)", [], {"UPSTREAM_TRANSPORT": "httpx"}),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--stream-rounds", type=int, default=50)
+    parser.add_argument("--pause", type=float, default=2.0, help="seconds between runs")
+    parser.add_argument(
+        "--compare", action="store_true", help="also measure daphne and httpx's default transport"
+    )
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    procs: list[Process] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        script = wrk_script(work)
+        try:
+            fake, fake_url = start_fake(work)
+            procs.append(fake)
+            rows = [measure("direct to fake upstream", fake_url, None, script, args)]
+            for name, extra_args, env in variants(args.compare):
+                gateway, gateway_url = start_gateway(work, fake_url, *extra_args, **env)
+                procs.append(gateway)
+                rows.append(measure(name, gateway_url, gateway.proc.pid, script, args))
+                gateway.stop()
+        finally:
+            for proc in procs:
+                proc.stop()
+    print(
+        f"\nBenchmark {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+        f"wrk {args.duration:g} s per run, body {len(json.dumps(BODY))} bytes\n"
+    )
+    print(report(rows, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()
