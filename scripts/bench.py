@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -21,8 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -84,17 +84,29 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def ttfb_ms(url: str, rounds: int) -> float:
-    """Median time from sending a streaming request to its first content event."""
-    body = {**BODY, "model": "echo+words:20", "stream": True}
+    """Median time from sending a streaming request to its first content event.
+
+    A raw keep-alive socket sends each request in one write, so the figure is the
+    servers' time, not a client library's.
+    """
+    body = json.dumps({**BODY, "model": "echo+words:20", "stream": True}).encode()
+    parts = urlsplit(url)
+    request = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
     samples = []
-    with httpx.Client(timeout=30) as client:
+    with socket.create_connection((parts.hostname, parts.port)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for _ in range(rounds):
             start = time.perf_counter()
-            with client.stream("POST", f"{url}/v1/chat/completions", json=body) as response:
-                for line in response.iter_lines():
-                    if '"content":"w' in line.replace(" ", ""):
-                        samples.append((time.perf_counter() - start) * 1000)
-                        break
+            sock.sendall(request)
+            buffer = b""
+            while b'"content":"w' not in buffer:
+                buffer += sock.recv(65536)
+            samples.append((time.perf_counter() - start) * 1000)
+            while not buffer.endswith(b"0\r\n\r\n"):  # the end of the chunked body
+                buffer += sock.recv(65536)
     return statistics.median(samples)
 
 
@@ -163,7 +175,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
-    parser.add_argument("--stream-rounds", type=int, default=50)
+    parser.add_argument("--stream-rounds", type=int, default=200)
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between runs")
     parser.add_argument(
         "--compare", action="store_true", help="also measure daphne and httpx's default transport"

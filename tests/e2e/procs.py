@@ -24,6 +24,7 @@ def free_port() -> int:
 class Process:
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
         self.log_path = log
+        self.env = env
         self._log = log.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), *args],

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import httpx
 import openai
 import pytest
+
+from tests.e2e.procs import ROOT
 
 pytestmark = pytest.mark.e2e
 
@@ -208,3 +212,27 @@ def test_every_response_carries_the_gateway_overhead(gateway_url):
         f"{gateway_url}/v1/chat/completions", json={"model": "echo", "messages": USER}
     )
     assert float(response.headers["x-gateway-overhead-ms"]) < 1000
+
+
+def test_a_configuration_change_reaches_the_running_gateway_within_two_seconds(
+    client, gateway_proc
+):
+    proc, _ = gateway_proc
+    code = (
+        "from routing.models import ModelMapping; "
+        "ModelMapping.objects.create(pattern='live-alias', replacement='echo+words:4')"
+    )
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "shell", "-c", code],
+        env=proc.env,
+        check=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    saved = time.monotonic()
+    while True:
+        reply = client.chat.completions.create(model="live-alias", messages=USER)
+        if reply.choices[0].message.content == "w0 w1 w2 w3":
+            break
+        assert time.monotonic() - saved < 2.0, "the change did not arrive within 2 s"
+        time.sleep(0.1)
