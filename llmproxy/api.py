@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import logging
 
-import orjson
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from routing.api import router as openai_router
 from routing.errors import GatewayError, openai_error
+from routing.responses import json_response
 
 log = logging.getLogger(__name__)
-
-
-def error_response(body: dict, status: int, headers: dict | None = None) -> HttpResponse:
-    response = HttpResponse(orjson.dumps(body), status=status, content_type="application/json")
-    for key, value in (headers or {}).items():
-        response[key] = value
-    return response
 
 
 def openai_errors(api: NinjaAPI) -> NinjaAPI:
@@ -27,31 +20,31 @@ def openai_errors(api: NinjaAPI) -> NinjaAPI:
 
     @api.exception_handler(GatewayError)
     def gateway_error(request: HttpRequest, exc: GatewayError) -> HttpResponse:
-        return error_response(exc.body(), exc.status, exc.headers)
+        return json_response(exc.body(), exc.status, exc.headers)
 
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         first = exc.errors[0] if exc.errors else {}
         param = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
         message = first.get("msg", "Invalid request.")
-        return error_response(openai_error(message, "invalid_request_error", param), 400)
+        return json_response(openai_error(message, "invalid_request_error", param), 400)
 
     @api.exception_handler(AuthenticationError)
     def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
         body = openai_error(
             "Authentication required.", "authentication_error", None, "unauthorized"
         )
-        return error_response(body, 401)
+        return json_response(body, 401)
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        return error_response(openai_error(str(exc), "invalid_request_error"), exc.status_code)
+        return json_response(openai_error(str(exc), "invalid_request_error"), exc.status_code)
 
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         log.exception("unexpected error on %s", request.path)
         body = openai_error("The gateway failed to handle this request.", "server_error")
-        return error_response(body, 500)
+        return json_response(body, 500)
 
     return api
 

@@ -21,7 +21,7 @@ from django.http import HttpResponse
 from django.urls import Resolver404, get_resolver
 
 from routing.errors import openai_error
-from routing.relay import RelayResponse
+from routing.responses import RelayResponse
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import orjson
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
@@ -19,18 +18,12 @@ from routing.pipeline import (
     open_stream,
     prepare,
 )
-from routing.relay import RelayResponse, relay_sse
+from routing.relay import relay_sse
+from routing.responses import RelayResponse, json_response
 from routing.schemas import CHAT_REQUEST, COMPLETION_REQUEST
 from routing.upstream import client_response_headers
 
 router = Router(tags=["OpenAI"])
-
-
-def json_response(data: object, status: int = 200, headers: dict | None = None) -> HttpResponse:
-    response = HttpResponse(orjson.dumps(data), content_type="application/json", status=status)
-    for key, value in (headers or {}).items():
-        response[key] = value
-    return response
 
 
 async def proxy_openai(request: HttpRequest, kind: str) -> HttpResponse:

@@ -8,7 +8,6 @@ from time import perf_counter
 
 import httpx
 import orjson
-from django.http import StreamingHttpResponse
 
 from routing.chunks import ChunkTransformer
 from routing.errors import openai_error
@@ -17,14 +16,6 @@ from routing.pipeline import finish_cancelled, finish_error, finish_ok
 from routing.sse import SSEEvent
 
 DONE = b"data: [DONE]\n\n"
-
-
-class RelayResponse(StreamingHttpResponse):
-    """A streaming response that keeps its source, so a disconnect can close it at once."""
-
-    def __init__(self, source: AsyncIterator[bytes], **kwargs: object) -> None:
-        super().__init__(source, **kwargs)
-        self.source = source
 
 
 def sse_data(payload: dict) -> bytes:
