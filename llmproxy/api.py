@@ -6,8 +6,10 @@ import logging
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 
+from analytics.api import StaffOnly
+from analytics.api import router as logs_router
 from routing.api import router as openai_router
 from routing.errors import GatewayError, openai_error
 from routing.responses import json_response
@@ -36,6 +38,11 @@ def openai_errors(api: NinjaAPI) -> NinjaAPI:
         )
         return json_response(body, 401)
 
+    @api.exception_handler(AuthorizationError)
+    def forbidden(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+        body = openai_error("Staff only.", "permission_error", None, "forbidden")
+        return json_response(body, 403)
+
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return json_response(openai_error(str(exc), "invalid_request_error"), exc.status_code)
@@ -58,3 +65,14 @@ openai_api = openai_errors(
     )
 )
 openai_api.add_router("", openai_router)
+
+logs_api = openai_errors(
+    NinjaAPI(
+        title="LLM gateway: request logs",
+        version="1",
+        urls_namespace="logs",
+        docs_url=None,
+        auth=StaffOnly(),
+    )
+)
+logs_api.add_router("", logs_router)

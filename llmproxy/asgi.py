@@ -39,6 +39,8 @@ def measure_overhead(scope: dict, send):
                 (b"x-gateway-overhead-ms", f"{overhead:.2f}".encode()),
                 (b"server-timing", timing.encode()),
             ]
+            if exchange is not None:
+                message["headers"].append((b"x-request-id", str(exchange.id).encode()))
         await send(message)
 
     return timed_send

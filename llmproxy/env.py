@@ -153,6 +153,10 @@ def sqlite_database(path: Path) -> dict:
         "OPTIONS": {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # auto_vacuum only takes on a new file: it lets pruning give space back.
+            "init_command": (
+                "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; "
+                "PRAGMA synchronous=NORMAL;"
+            ),
         },
     }

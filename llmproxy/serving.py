@@ -27,10 +27,6 @@ class Listener:
         return f"http://{host}:{self.port}"
 
 
-def listeners(host: str, port: int) -> list[Listener]:
-    return [Listener(host, port)]
-
-
 def banner(found: list[Listener]) -> str:
     main = found[0]
     lines = [

@@ -78,6 +78,17 @@ MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", default=10 * 1024 * 1024, minim
 CONFIG_POLL_SECONDS = env_float("CONFIG_POLL_SECONDS", default=1.0, minimum=0.1)
 VERBOSE = env_bool("VERBOSE", False)
 
+# --- recording ---------------------------------------------------------------
+ENABLE_LOGGING = env_bool("ENABLE_LOGGING", True)
+MAX_LOG_AGE_DAYS = env_float("MAX_LOG_AGE_DAYS", default=7.0, minimum=0.0)
+MAPPINGS_FILE = env_path("MAPPINGS_FILE", "mappings.json")
+NODE_NAME = env_str("NODE_NAME")  # runproxy defaults it to host:port
+MAX_BODY_LOG_BYTES = env_int("MAX_BODY_LOG_BYTES", default=1024 * 1024, minimum=0)
+RECORD_QUEUE_SIZE = env_int("RECORD_QUEUE_SIZE", default=20_000, minimum=100)
+RECORD_FLUSH_SECONDS = env_float("RECORD_FLUSH_SECONDS", default=0.2, minimum=0.01)
+PRUNE_INTERVAL_SECONDS = env_float("PRUNE_INTERVAL_SECONDS", default=3600.0, minimum=1.0)
+TIKTOKEN_CACHE_DIR = Path(env_str("TIKTOKEN_CACHE_DIR", default=str(DATA_DIR / "tiktoken")))
+
 # --- Django ----------------------------------------------------------------
 _local_hosts = ["localhost", "127.0.0.1", "[::1]"]
 _default_hosts = ["*"] if LISTEN_HOST in ("0.0.0.0", "::", "") else [*_local_hosts, LISTEN_HOST]

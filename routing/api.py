@@ -10,13 +10,14 @@ from ninja import Router
 from routing import catalog
 from routing.chunks import CHAT, TEXT
 from routing.errors import GatewayError
+from routing.intake import begin, openai_body, prepare
 from routing.pipeline import (
     complete,
+    deliver,
     finish_cancelled,
     finish_error,
     finish_ok,
     open_stream,
-    prepare,
 )
 from routing.relay import relay_sse
 from routing.responses import RelayResponse, json_response
@@ -27,19 +28,21 @@ router = Router(tags=["OpenAI"])
 
 
 async def proxy_openai(request: HttpRequest, kind: str) -> HttpResponse:
-    exchange = await prepare(request, kind)
+    exchange = begin(request, "openai", kind)
     try:
+        await prepare(exchange, request, openai_body(exchange))
         if exchange.stream:
-            upstream, events, first = await open_stream(exchange, request)
+            upstream, events, first = await open_stream(exchange)
             response = RelayResponse(
                 relay_sse(exchange, upstream, events, first), content_type="text/event-stream"
             )
             response["Cache-Control"] = "no-cache"
             response["X-Accel-Buffering"] = "no"
         else:
-            data, upstream = await complete(exchange, request)
-            finish_ok(exchange)
+            data, upstream = await complete(exchange)
             response = json_response(data, upstream.status_code)
+            deliver(exchange, response.content)
+            finish_ok(exchange)
         for key, value in client_response_headers(upstream.headers).items():
             response[key] = value
         return response

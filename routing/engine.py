@@ -80,6 +80,7 @@ class RuleSet:
     regex_map: tuple[MappingRule, ...] = ()
     transforms: Transforms = Transforms()
     version: int = 0
+    workflow_ports: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def aliases(self) -> list[str]:

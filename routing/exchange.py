@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass, field
-from time import perf_counter, time
+from time import perf_counter, time, time_ns
 
+from routing.collect import Reply
 from routing.engine import Decision
 
 IN_PROGRESS = "in_progress"
 OK = "ok"
 ERROR = "error"
 CANCELLED = "cancelled"
+
+
+def new_request_id() -> uuid.UUID:
+    """A time-ordered UUID (version 7): new rows land at the end of the index."""
+    value = (time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return uuid.UUID(int=value)
 
 
 @dataclass
@@ -23,6 +34,12 @@ class Exchange:
     decision: Decision
     stream: bool
     body: dict  # what goes upstream
+    client_body: dict = field(default_factory=dict)  # as the client asked, in OpenAI's shape
+    workflow: str = "default"
+    raw_request: bytes = b""  # as received, for the log (redacted when written)
+    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    hide_usage: bool = False  # usage was asked for the log, not by the client
+    id: uuid.UUID = field(default_factory=new_request_id)
     started: float = field(default_factory=perf_counter)
     started_at: float = field(default_factory=time)
     sent_at: float = 0.0
@@ -33,6 +50,17 @@ class Exchange:
     status: int | None = None
     error: str = ""
     usage: dict | None = None
+    reply: Reply = field(default_factory=Reply)
+    delivered: list[bytes] = field(default_factory=list)  # what the client got, for the log
+    bytes_out: int = 0
+    cache_hit: bool = False
+
+    def deliver(self, data: bytes, keep: bool, limit: int) -> bytes:
+        """Count bytes sent to the client; keep up to `limit` of them for the log."""
+        self.bytes_out += len(data)
+        if keep and self.bytes_out - len(data) < limit:
+            self.delivered.append(data)
+        return data
 
     @property
     def upstream_wait(self) -> float:

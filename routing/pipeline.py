@@ -1,7 +1,8 @@
-"""The request path: decide -> build -> send -> transform -> hand back (and report).
+"""The request path after intake: send -> transform -> hand back (and report).
 
-Views call `prepare` to turn a client request into an Exchange, then `complete`
-(whole reply) or `open_stream` (first event read, rest relayed as it arrives).
+Views turn a client request into an Exchange (routing.intake), then call
+`complete` (whole reply) or `open_stream` (first event read, rest relayed as it
+arrives), and end with one of the `finish_*` calls.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from time import perf_counter
 import httpx
 import orjson
 from django.conf import settings
-from django.http import HttpRequest
 
 from routing import traffic
 from routing.chunks import CHAT, transform_completion
-from routing.engine import decide
 from routing.errors import (
     GatewayError,
     UpstreamStatusError,
@@ -26,59 +25,21 @@ from routing.errors import (
     upstream_error_body,
 )
 from routing.exchange import CANCELLED, ERROR, OK, Exchange
-from routing.rules import current_rules
 from routing.sse import SSEDecoder, SSEEvent
-from routing.transforms import add_no_think_to_messages, add_no_think_to_prompt
 from routing.upstream import build_request, client_response_headers, get_client
-from routing.validation import check_openai_body, parse_json_object, require_model
 
 log = logging.getLogger(__name__)
 
 UPSTREAM_PATHS = {CHAT: "/v1/chat/completions", "text": "/v1/completions"}
 
 
-def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or ""
-
-
-async def prepare(
-    request: HttpRequest, kind: str, body: dict | None = None, service: str = "openai"
-) -> Exchange:
-    """Parse and check the client's body, decide the route, and build the upstream body."""
-    if body is None:
-        body = parse_json_object(request.body)
-        check_openai_body(body, kind)
-    model = require_model(body, settings.DEFAULT_MODEL)
-    decision = decide(await current_rules(), model, client_address(request))
-    outgoing = {**body, "model": decision.model}
-    if decision.transforms.no_think:
-        if kind == CHAT:
-            outgoing["messages"] = add_no_think_to_messages(outgoing["messages"])
-        else:
-            outgoing["prompt"] = add_no_think_to_prompt(outgoing["prompt"])
-    exchange = Exchange(
-        service=service,
-        endpoint=request.path,
-        kind=kind,
-        client=client_address(request),
-        model_in=model,
-        decision=decision,
-        stream=bool(body.get("stream")),
-        body=outgoing,
-        started=request.scope.get("llmproxy.started", perf_counter()),
-    )
-    request.scope["llmproxy.exchange"] = exchange
-    traffic.request_started(exchange)
-    return exchange
-
-
-async def send(exchange: Exchange, request: HttpRequest) -> httpx.Response:
+async def send(exchange: Exchange) -> httpx.Response:
     """Send the exchange upstream and return the open response (status < 400)."""
     upstream = exchange.decision.upstream
     outgoing = build_request(
         upstream,
         UPSTREAM_PATHS[exchange.kind],
-        request.headers.items(),
+        exchange.request_headers,
         orjson.dumps(exchange.body),
     )
     exchange.sent_at = perf_counter()
@@ -111,9 +72,9 @@ async def read_all(exchange: Exchange, response: httpx.Response) -> bytes:
     return content
 
 
-async def complete(exchange: Exchange, request: HttpRequest) -> tuple[dict, httpx.Response]:
+async def complete(exchange: Exchange) -> tuple[dict, httpx.Response]:
     """The whole reply, transformed; the upstream response is returned for its headers."""
-    response = await send(exchange, request)
+    response = await send(exchange)
     content = await read_all(exchange, response)
     try:
         data = orjson.loads(content)
@@ -129,6 +90,7 @@ async def complete(exchange: Exchange, request: HttpRequest) -> tuple[dict, http
     exchange.first_token_at = exchange.first_byte_at
     exchange.usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
     exchange.status = response.status_code
+    exchange.reply.feed_completion(data)
     return data, response
 
 
@@ -142,10 +104,10 @@ async def iter_events(response: httpx.Response) -> AsyncIterator[SSEEvent]:
 
 
 async def open_stream(
-    exchange: Exchange, request: HttpRequest
+    exchange: Exchange,
 ) -> tuple[httpx.Response, AsyncIterator[SSEEvent], SSEEvent | None]:
     """Send, and read up to the first event so that failures still get a proper status."""
-    response = await send(exchange, request)
+    response = await send(exchange)
     if "text/event-stream" not in response.headers.get("content-type", ""):
         await read_all(exchange, response)
         raise UpstreamUnreachableError(
@@ -165,6 +127,11 @@ async def open_stream(
     exchange.first_byte_at = perf_counter()
     exchange.status = response.status_code
     return response, events, first
+
+
+def deliver(exchange: Exchange, data: bytes) -> bytes:
+    """Count (and keep for the log) bytes on their way to the client."""
+    return exchange.deliver(data, settings.ENABLE_LOGGING, settings.MAX_BODY_LOG_BYTES)
 
 
 def finish_ok(exchange: Exchange) -> None:

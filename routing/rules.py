@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 
+from recording.models import Workflow
 from routing.engine import (
     MappingRule,
     RouteRule,
@@ -95,6 +96,9 @@ def build_rules() -> RuleSet:
         regex_map=tuple(regex),
         transforms=default_transforms(),
         version=version,
+        workflow_ports=MappingProxyType(
+            dict(Workflow.objects.filter(port__isnull=False).values_list("port", "name"))
+        ),
     )
 
 
@@ -127,7 +131,7 @@ def _on_config_change(**kwargs: object) -> None:
     transaction.on_commit(bump_version)
 
 
-for _model in (Upstream, Route, ModelMapping):
+for _model in (Upstream, Route, ModelMapping, Workflow):
     post_save.connect(_on_config_change, sender=_model, dispatch_uid=f"bump-{_model.__name__}")
     post_delete.connect(_on_config_change, sender=_model, dispatch_uid=f"del-{_model.__name__}")
 

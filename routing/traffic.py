@@ -1,7 +1,8 @@
 """Where the request path reports what happened: one call when a request starts, one at the end.
 
-With `runproxy --verbose` (or VERBOSE=true) each call prints one coloured line.
-Never prints a header or a body, so no secret can leak through it.
+Each call hands the exchange to the recording writer (a queue append, no I/O) and,
+with `runproxy --verbose` (or VERBOSE=true), prints one coloured line. The lines
+never include a header or a body, so no secret can leak through them.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 import logging
 import sys
 
+from django.conf import settings
+
+from recording.writer import writer
 from routing.exchange import OK, Exchange
 
 log = logging.getLogger("llmproxy.traffic")
@@ -33,6 +37,8 @@ def _models(exchange: Exchange) -> str:
 
 
 def request_started(exchange: Exchange) -> None:
+    if settings.ENABLE_LOGGING:
+        writer.submit("start", exchange)
     if log.isEnabledFor(logging.INFO):
         mode = "stream" if exchange.stream else "whole"
         log.info(
@@ -45,6 +51,8 @@ def request_started(exchange: Exchange) -> None:
 
 
 def request_finished(exchange: Exchange) -> None:
+    if settings.ENABLE_LOGGING:
+        writer.submit("finish", exchange)
     if log.isEnabledFor(logging.INFO):
         status = exchange.status or 0
         colour = GREEN if exchange.state == OK else (YELLOW if status < 500 else RED)

@@ -41,3 +41,17 @@ async def gateway(transactional_db):
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
     await lifecycle.shutdown()
+
+
+@pytest.fixture
+def recorded():
+    """Wait for the background writer, then return the newest rows."""
+    from recording.writer import writer
+
+    def rows(n: int = 1):
+        from recording.models import RequestLog
+
+        assert writer.flush(10), "the writer did not catch up"
+        return list(RequestLog.objects.order_by("-started_at")[:n])
+
+    return rows

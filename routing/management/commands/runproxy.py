@@ -6,14 +6,10 @@ import os
 import sys
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
-from llmproxy import serving
+from llmproxy import serving, startup
 from routing.config_file import ConfigFileError, is_url
-from routing.loader import load_startup_config
 
 
 def upstream_from_parts(host: str, port: int | None) -> str:
@@ -57,21 +53,12 @@ class Command(BaseCommand):
             os.environ["VERBOSE"] = "true"
             settings.VERBOSE = True
         serving.configure_traffic_log(settings.VERBOSE)
-        self.migrate_if_needed()
         try:
-            for line in load_startup_config():
-                self.stdout.write(line)
+            listeners, lines = startup.prepare(host, port)
         except ConfigFileError as exc:
             for problem in exc.problems:
                 sys.stderr.write(f"configuration error: {problem}\n")
             sys.exit(2)
-        listeners = serving.listeners(host, port)
-        self.stdout.write(serving.banner(listeners))
+        for line in [*lines, serving.banner(listeners)]:
+            self.stdout.write(line)
         serving.serve(options["server"], listeners)
-
-    def migrate_if_needed(self) -> None:
-        executor = MigrationExecutor(connection)
-        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-            self.stdout.write("Applying database migrations…")
-            call_command("migrate", interactive=False, verbosity=0)
-        connection.close()

@@ -1,0 +1,88 @@
+"""Staff-only JSON APIs over the request log: logs, one log, inflight, stats."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Schema
+from ninja.errors import AuthorizationError
+from ninja.security import APIKeyCookie
+
+from analytics import queries
+from recording.models import Conversation, RequestBody, RequestLog
+from recording.writer import writer
+
+router = Router(tags=["Logs"])
+
+
+class StaffOnly(APIKeyCookie):
+    """The admin's session: anonymous callers get 401, logged-in non-staff 403."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> object | None:
+        user = request.user
+        if not user.is_authenticated:
+            return None
+        if not user.is_staff:
+            raise AuthorizationError
+        return user
+
+
+class LogQuery(Schema):
+    model: str = ""
+    service: str = ""
+    status: int | None = None
+    state: str = ""
+    workflow: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+    before: str | None = None
+
+
+@router.get("/logs", summary="Request log, newest first")
+def logs(request: HttpRequest, q: Query[LogQuery]) -> dict:
+    filters = queries.LogFilter(q.model, q.service, q.status, q.state, q.workflow, q.since, q.until)
+    page, cursor = queries.log_page(filters, max(1, min(q.limit, 200)), q.before)
+    return {"data": page, "next": cursor}
+
+
+@router.get("/logs/{uuid:request_id}", summary="One request with its bodies")
+def log_detail(request: HttpRequest, request_id: str) -> dict:
+    row = get_object_or_404(RequestLog.objects.values(*queries.LOG_FIELDS), pk=request_id)
+    body = RequestBody.objects.filter(pk=request_id).first()
+    conversation = (
+        Conversation.objects.filter(request_id=request_id)
+        .values("workflow", "messages", "tools")
+        .first()
+    )
+    row["bodies"] = {
+        "request_headers": body.headers() if body else {},
+        "request": body.request_text() if body else "",
+        "response": body.response_text() if body else "",
+        "truncated": body.truncated if body else False,
+    }
+    row["conversation"] = conversation
+    return row
+
+
+@router.get("/inflight", summary="Requests in progress on every node")
+def inflight(request: HttpRequest) -> dict:
+    return {"data": queries.inflight()}
+
+
+@router.get("/stats", summary="Totals, by service and model, last hour")
+def stats(request: HttpRequest) -> dict:
+    data = queries.stats()
+    data["recording"] = {
+        "enabled": settings.ENABLE_LOGGING,
+        "queued": writer.stats.queued,
+        "written": writer.stats.written,
+        "dropped": writer.stats.dropped,
+        "failures": writer.stats.failures,
+    }
+    return data

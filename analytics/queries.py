@@ -1,0 +1,125 @@
+"""Read-only queries over the request log (list queries never read bodies)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Avg, Count, Q, Sum
+from django.utils import timezone
+
+from recording.models import RequestLog, State
+
+LOG_FIELDS = (
+    "id",
+    "started_at",
+    "finished_at",
+    "state",
+    "status",
+    "service",
+    "endpoint",
+    "client",
+    "node",
+    "workflow",
+    "upstream",
+    "route",
+    "model_in",
+    "model_out",
+    "stream",
+    "duration_ms",
+    "ttft_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "tokens_estimated",
+    "bytes_in",
+    "bytes_out",
+    "error",
+    "cache_hit",
+)
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    model: str = ""
+    service: str = ""
+    status: int | None = None
+    state: str = ""
+    workflow: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def apply(self, rows):
+        if self.model:
+            rows = rows.filter(Q(model_in=self.model) | Q(model_out=self.model))
+        if self.service:
+            rows = rows.filter(service=self.service)
+        if self.status is not None:
+            rows = rows.filter(status=self.status)
+        if self.state:
+            rows = rows.filter(state=self.state)
+        if self.workflow:
+            rows = rows.filter(workflow=self.workflow)
+        if self.since:
+            rows = rows.filter(started_at__gte=self.since)
+        if self.until:
+            rows = rows.filter(started_at__lt=self.until)
+        return rows
+
+
+def log_page(filters: LogFilter, limit: int, before: str | None) -> tuple[list[dict], str | None]:
+    """Newest first; `before` is the id of the last row of the previous page."""
+    rows = filters.apply(RequestLog.objects.all())
+    if before:
+        anchor = RequestLog.objects.filter(pk=before).values_list("started_at", flat=True).first()
+        if anchor is not None:
+            rows = rows.filter(Q(started_at__lt=anchor) | Q(started_at=anchor, pk__lt=before))
+    page = list(rows.order_by("-started_at", "-id").values(*LOG_FIELDS)[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return page, (str(page[-1]["id"]) if more else None)
+
+
+def inflight(now: datetime | None = None) -> list[dict]:
+    now = now or timezone.now()
+    rows = RequestLog.objects.filter(state=State.IN_PROGRESS).order_by("started_at")
+    out = list(rows.values(*LOG_FIELDS)[:500])
+    for row in out:
+        row["elapsed_ms"] = round((now - row["started_at"]).total_seconds() * 1000)
+    return out
+
+
+def _totals(rows) -> dict:
+    totals = rows.aggregate(
+        requests=Count("id"),
+        errors=Count("id", filter=Q(state=State.ERROR)),
+        cancelled=Count("id", filter=Q(state=State.CANCELLED)),
+        prompt_tokens=Sum("prompt_tokens"),
+        completion_tokens=Sum("completion_tokens"),
+        avg_duration_ms=Avg("duration_ms"),
+    )
+    totals["prompt_tokens"] = totals["prompt_tokens"] or 0
+    totals["completion_tokens"] = totals["completion_tokens"] or 0
+    totals["error_rate"] = totals["errors"] / totals["requests"] if totals["requests"] else 0.0
+    return totals
+
+
+def stats(now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    rows = RequestLog.objects.all()
+    by_service = dict(rows.values_list("service").annotate(n=Count("id")).order_by())
+    by_model = list(
+        rows.values("model_in")
+        .annotate(
+            requests=Count("id"),
+            errors=Count("id", filter=Q(state=State.ERROR)),
+            avg_duration_ms=Avg("duration_ms"),
+        )
+        .order_by("-requests")[:20]
+    )
+    return {
+        "total": _totals(rows),
+        "by_service": by_service,
+        "by_model": [{"model": m.pop("model_in"), **m} for m in by_model],
+        "inflight": rows.filter(state=State.IN_PROGRESS).count(),
+        "last_hour": _totals(rows.filter(started_at__gte=now - timedelta(hours=1))),
+    }

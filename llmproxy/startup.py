@@ -1,0 +1,57 @@
+"""What a gateway process does before it serves: migrate, load configuration, repair logs."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from llmproxy.serving import Listener
+from recording.maintenance import mark_interrupted
+from recording.workflows import apply_mappings, read_mappings, workflow_ports
+from routing.config_file import ConfigFileError
+from routing.loader import load_startup_config
+
+
+def migrate_if_needed() -> bool:
+    executor = MigrationExecutor(connection)
+    if not executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        return False
+    call_command("migrate", interactive=False, verbosity=0)
+    return True
+
+
+def node_name(port: int) -> str:
+    """This node's name in the log: NODE_NAME, else host:port (unique per gateway)."""
+    name = settings.NODE_NAME or f"{socket.gethostname()}:{port}"
+    os.environ["NODE_NAME"] = settings.NODE_NAME = name
+    return name
+
+
+def listeners(host: str, port: int) -> list[Listener]:
+    found = [Listener(host, port)]
+    for workflow_port, name in sorted(workflow_ports().items()):
+        if workflow_port == port:
+            raise ConfigFileError([f"workflow {name!r} has port {port}, the gateway's own port"])
+        found.append(Listener(host, workflow_port, f"workflow {name}"))
+    return found
+
+
+def prepare(host: str, port: int) -> tuple[list[Listener], list[str]]:
+    """Everything before serving; returns the listeners and lines for the banner."""
+    lines = ["Applied database migrations."] if migrate_if_needed() else []
+    lines += load_startup_config()
+    if settings.MAPPINGS_FILE:
+        mapping = read_mappings(settings.MAPPINGS_FILE)
+        apply_mappings(mapping)
+        lines.append(f"MAPPINGS_FILE {settings.MAPPINGS_FILE}: {len(mapping)} workflows")
+    node = node_name(port)
+    if interrupted := mark_interrupted(node):
+        lines.append(f"Marked {interrupted} requests left in progress by {node} as interrupted.")
+    found = listeners(host, port)
+    connection.close()
+    return found, lines

@@ -1,0 +1,78 @@
+"""Retention and start-up repair of the request log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from recording.models import RequestBody, RequestLog, State
+
+log = logging.getLogger(__name__)
+BATCH = 2000
+VACUUM_AFTER = 10_000  # rows deleted before SQLite gives free pages back
+
+
+def mark_interrupted(node: str) -> int:
+    """Rows this node left in progress (it was killed or crashed) become interrupted."""
+    return RequestLog.objects.filter(state=State.IN_PROGRESS, node=node).update(
+        state=State.INTERRUPTED,
+        finished_at=timezone.now(),
+        error="the gateway stopped before the request finished",
+    )
+
+
+def prune_logs(days: float, batch: int = BATCH) -> int:
+    """Delete rows (and their bodies) older than `days`, in small transactions."""
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted = 0
+    while True:
+        ids = list(
+            RequestLog.objects.filter(started_at__lt=cutoff)
+            .exclude(state=State.IN_PROGRESS)
+            .order_by("started_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            break
+        with transaction.atomic():
+            RequestBody.objects.filter(request_id__in=ids).delete()
+            RequestLog.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+    if deleted >= VACUUM_AFTER:
+        compact_database()
+    return deleted
+
+
+def compact_database() -> None:
+    """Let SQLite reuse and release space after a large delete, without a long lock."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA incremental_vacuum(2000)")
+        cursor.execute("PRAGMA optimize")
+        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+async def prune_periodically() -> None:
+    while True:
+        await asyncio.sleep(settings.PRUNE_INTERVAL_SECONDS)
+        if not settings.ENABLE_LOGGING or settings.MAX_LOG_AGE_DAYS <= 0:
+            continue
+        try:
+            deleted = await sync_to_async(prune_logs, thread_sensitive=False)(
+                settings.MAX_LOG_AGE_DAYS
+            )
+            if deleted:
+                log.info(
+                    "pruned %d request logs older than %g days", deleted, settings.MAX_LOG_AGE_DAYS
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database may be briefly away: try again next round
+            log.warning("pruning old request logs failed", exc_info=True)

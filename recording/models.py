@@ -1,0 +1,131 @@
+"""What the gateway records: request logs, their bodies, workflows and captured conversations."""
+
+from __future__ import annotations
+
+import zlib
+
+import orjson
+from django.core.validators import RegexValidator
+from django.db import models
+
+WORKFLOW_NAME = r"^[A-Za-z0-9_-]{1,64}$"
+validate_workflow_name = RegexValidator(WORKFLOW_NAME, "Use 1 to 64 letters, digits, '-' or '_'.")
+
+
+class Workflow(models.Model):
+    """A named stream of training data; requests join it by port or by `workflow_id`."""
+
+    name = models.CharField(max_length=64, unique=True, validators=[validate_workflow_name])
+    port = models.PositiveIntegerField(
+        null=True, blank=True, unique=True, help_text="Requests arriving on this port join it."
+    )
+    description = models.TextField(blank=True)
+    source = models.CharField(max_length=10, default="admin")  # "admin" or "file" (MAPPINGS_FILE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class State(models.TextChoices):
+    IN_PROGRESS = "in_progress", "in progress"
+    OK = "ok", "ok"
+    ERROR = "error", "error"
+    CANCELLED = "cancelled", "cancelled by client"
+    INTERRUPTED = "interrupted", "interrupted"
+
+
+class RequestLog(models.Model):
+    """One row per request, narrow: list views never touch the bodies."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.IN_PROGRESS)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    service = models.CharField(max_length=8)  # "openai" or "ollama"
+    endpoint = models.CharField(max_length=64)
+    client = models.CharField(max_length=64, blank=True)
+    node = models.CharField(max_length=128, blank=True)
+    workflow = models.CharField(max_length=64, blank=True)
+    upstream = models.CharField(max_length=100, blank=True)
+    route = models.CharField(max_length=100, blank=True)
+    model_in = models.CharField("model asked", max_length=200, blank=True)
+    model_out = models.CharField("model used", max_length=200, blank=True)
+    stream = models.BooleanField(default=False)
+    duration_ms = models.FloatField(null=True, blank=True)
+    ttft_ms = models.FloatField("time to first token (ms)", null=True, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    tokens_estimated = models.BooleanField(default=False)
+    bytes_in = models.PositiveIntegerField(default=0)
+    bytes_out = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    cache_hit = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["state", "started_at"], name="log_state_started"),
+            models.Index(fields=["model_in", "started_at"], name="log_model_started"),
+            models.Index(fields=["workflow", "started_at"], name="log_workflow_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.model_in} {self.state}"
+
+
+def compress(data: bytes) -> bytes:
+    return zlib.compress(data, 6)
+
+
+def decompress(data: bytes | memoryview | None) -> bytes:
+    return zlib.decompress(bytes(data)) if data else b""
+
+
+class RequestBody(models.Model):
+    """Bodies of one request, redacted and compressed, read only when that request is opened."""
+
+    request = models.OneToOneField(
+        RequestLog, primary_key=True, on_delete=models.CASCADE, related_name="body"
+    )
+    request_headers = models.BinaryField(blank=True)
+    request_body = models.BinaryField(blank=True)
+    response_body = models.BinaryField(blank=True)
+    truncated = models.BooleanField(default=False)
+
+    def headers(self) -> dict:
+        raw = decompress(self.request_headers)
+        return orjson.loads(raw) if raw else {}
+
+    def request_text(self) -> str:
+        return decompress(self.request_body).decode("utf-8", errors="replace")
+
+    def response_text(self) -> str:
+        return decompress(self.response_body).decode("utf-8", errors="replace")
+
+
+class Conversation(models.Model):
+    """A successful exchange as ChatML training data; kept when old logs are pruned."""
+
+    request_id = models.UUIDField(db_index=True)
+    workflow = models.CharField(max_length=64)
+    model = models.CharField(max_length=200)
+    model_in = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+    messages = models.JSONField()
+    tools = models.JSONField(null=True, blank=True)
+    finish_reason = models.CharField(max_length=32, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    digest = models.CharField(max_length=40, db_index=True)  # sha1 of messages, for --dedupe
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["workflow", "created_at"], name="conv_workflow_created")]
+
+    def __str__(self) -> str:
+        return f"{self.workflow} {self.model} {self.created_at:%Y-%m-%d %H:%M}"

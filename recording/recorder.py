@@ -1,0 +1,135 @@
+"""Turns a finished or starting Exchange into rows (runs on the writer thread, not the loop)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from django.conf import settings
+
+from recording import tokens
+from recording.capture import digest, training_messages
+from recording.models import Conversation, RequestBody, RequestLog, compress
+from recording.redact import redact_headers, redact_json, redact_text, secret_values
+from routing.exchange import OK, Exchange
+
+log = logging.getLogger(__name__)
+ERROR_LIMIT = 2000
+
+
+def started_at(exchange: Exchange) -> datetime:
+    return datetime.fromtimestamp(exchange.started_at, UTC)
+
+
+def start_fields(exchange: Exchange) -> dict:
+    decision = exchange.decision
+    return {
+        "id": exchange.id,
+        "started_at": started_at(exchange),
+        "service": exchange.service,
+        "endpoint": exchange.endpoint[:64],
+        "client": exchange.client[:64],
+        "node": settings.NODE_NAME[:128],
+        "workflow": exchange.workflow,
+        "upstream": decision.upstream.name[:100],
+        "route": (decision.route or "")[:100],
+        "model_in": exchange.model_in[:200],
+        "model_out": decision.model[:200],
+        "stream": exchange.stream,
+        "bytes_in": len(exchange.raw_request),
+        "cache_hit": exchange.cache_hit,
+    }
+
+
+def _usage_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]:
+    usage = exchange.usage or {}
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if isinstance(prompt, int) and isinstance(completion, int):
+        return prompt, completion, False
+    try:
+        model = exchange.decision.model
+        reply = exchange.reply.message()
+        text = reply["content"] + "".join(
+            c["function"]["arguments"] for c in reply.get("tool_calls", ())
+        )
+        return tokens.count_prompt(exchange.body, model), tokens.count_text(text, model), True
+    except Exception:  # counting is a best effort: a row without counts beats no row
+        log.warning("could not count tokens for %s", exchange.id, exc_info=True)
+        return None, None, False
+
+
+def finish_fields(exchange: Exchange) -> dict:
+    prompt, completion, estimated = _usage_tokens(exchange)
+    duration = exchange.duration_ms
+    return {
+        "finished_at": started_at(exchange) + timedelta(milliseconds=duration or 0),
+        "state": exchange.state,
+        "status": exchange.status,
+        "duration_ms": duration,
+        "ttft_ms": exchange.ttft_ms,
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "tokens_estimated": estimated,
+        "bytes_out": exchange.bytes_out,
+        "error": redact_text(exchange.error, _secrets(exchange))[:ERROR_LIMIT],
+        "cache_hit": exchange.cache_hit,
+    }
+
+
+def _secrets(exchange: Exchange) -> list[str]:
+    return secret_values(
+        exchange.request_headers, exchange.decision.upstream.api_key, settings.OPENAI_API_KEY
+    )
+
+
+def body_row(exchange: Exchange) -> RequestBody:
+    secrets = _secrets(exchange)
+    try:
+        request = orjson.dumps(redact_json(orjson.loads(exchange.raw_request), secrets))
+    except orjson.JSONDecodeError:
+        request = redact_text(exchange.raw_request.decode("utf-8", "replace"), secrets).encode()
+    response = redact_text(b"".join(exchange.delivered).decode("utf-8", "replace"), secrets)
+    headers = orjson.dumps(redact_headers(exchange.request_headers, secrets))
+    return RequestBody(
+        request_id=exchange.id,
+        request_headers=compress(headers),
+        request_body=compress(request),
+        response_body=compress(response.encode()),
+        truncated=exchange.bytes_out > settings.MAX_BODY_LOG_BYTES,
+    )
+
+
+def conversation_row(exchange: Exchange, fields: dict) -> Conversation | None:
+    if exchange.state != OK:
+        return None
+    secrets = _secrets(exchange)
+    body = redact_json(exchange.client_body, secrets)
+    messages = training_messages(
+        body,
+        exchange.kind,
+        redact_json(exchange.reply.message(), secrets),
+        exchange.reply.finish_reason,
+    )
+    if messages is None:
+        return None
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else None
+    return Conversation(
+        request_id=exchange.id,
+        workflow=exchange.workflow,
+        model=exchange.decision.model[:200],
+        model_in=exchange.model_in[:200],
+        created_at=fields["finished_at"],
+        messages=messages,
+        tools=tools,
+        finish_reason=exchange.reply.finish_reason or "",
+        prompt_tokens=fields["prompt_tokens"],
+        completion_tokens=fields["completion_tokens"],
+        digest=digest(messages),
+    )
+
+
+def log_row(exchange: Exchange, finished: bool) -> tuple[RequestLog, dict]:
+    fields = start_fields(exchange)
+    finish = finish_fields(exchange) if finished else {}
+    return RequestLog(**{**fields, **finish}), finish

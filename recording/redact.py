@@ -1,0 +1,70 @@
+"""Pure redaction of secrets before anything is stored or exported.
+
+Two nets: fields whose name says they hold a secret, and the known secret values of
+the request (its Authorization, the upstream's key) wherever they appear as text.
+"""
+
+from __future__ import annotations
+
+import re
+
+REDACTED = "[redacted]"
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "cookie",
+        "x-gateway-key",
+        "openai-api-key",
+    }
+)
+SECRET_FIELD = re.compile(
+    r"^(api[_-]?key|apikey|authorization|password|passwd|secret|client[_-]?secret|"
+    r"access[_-]?token|refresh[_-]?token|token|auth[_-]?token|bearer|private[_-]?key)$",
+    re.IGNORECASE,
+)
+MIN_SECRET_LENGTH = 8  # shorter values would blank out ordinary words
+
+
+def secret_values(headers: list[tuple[str, str]], *extra: str) -> list[str]:
+    """The secrets a request carries: header values and their bearer tokens."""
+    found = []
+    for name, value in headers:
+        if name.lower() in SECRET_HEADERS and name.lower() != "cookie":
+            found.append(value)
+            scheme, _, token = value.partition(" ")
+            if token and scheme.lower() in ("bearer", "basic", "token"):
+                found.append(token)
+    found.extend(extra)
+    return sorted({s for s in found if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+
+
+def redact_text(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact_json(value: object, secrets: list[str]) -> object:
+    if isinstance(value, dict):
+        return {
+            k: REDACTED
+            if isinstance(k, str) and SECRET_FIELD.match(k) and v
+            else redact_json(v, secrets)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_json(v, secrets) for v in value]
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    return value
+
+
+def redact_headers(headers: list[tuple[str, str]], secrets: list[str]) -> dict[str, str]:
+    return {
+        name.lower(): REDACTED if name.lower() in SECRET_HEADERS else redact_text(value, secrets)
+        for name, value in headers
+    }

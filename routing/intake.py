@@ -1,0 +1,89 @@
+"""From a client's request to an Exchange: parse, check, pick the workflow, decide the route."""
+
+from __future__ import annotations
+
+import re
+from time import perf_counter
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from routing import traffic
+from routing.chunks import CHAT
+from routing.engine import Decision, RuleSet, Transforms, UpstreamSpec, decide
+from routing.errors import BadRequestError
+from routing.exchange import Exchange
+from routing.rules import current_rules
+from routing.transforms import add_no_think_to_messages, add_no_think_to_prompt
+from routing.validation import check_openai_body, parse_json_object, require_model
+
+NO_DECISION = Decision(UpstreamSpec("", ""), "", Transforms())
+WORKFLOW_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+DEFAULT_WORKFLOW = "default"
+
+
+def begin(request: HttpRequest, service: str, kind: str) -> Exchange:
+    """An Exchange for whatever happens next, so that even a refused request is recorded."""
+    exchange = Exchange(
+        service=service,
+        endpoint=request.path,
+        kind=kind,
+        client=request.META.get("REMOTE_ADDR") or "",
+        model_in="",
+        decision=NO_DECISION,
+        stream=False,
+        body={},
+        raw_request=request.body,
+        request_headers=list(request.headers.items()),
+        started=request.scope.get("llmproxy.started", perf_counter()),
+    )
+    request.scope["llmproxy.exchange"] = exchange
+    return exchange
+
+
+def openai_body(exchange: Exchange) -> dict:
+    body = parse_json_object(exchange.raw_request)
+    check_openai_body(body, exchange.kind)
+    return body
+
+
+def take_workflow(body: dict, rules: RuleSet, port: int | None) -> str:
+    """`workflow_id` in the body (removed from it) beats the port the request came in on."""
+    if "workflow_id" in body:
+        name = body.pop("workflow_id")
+        if not isinstance(name, str) or not WORKFLOW_NAME.fullmatch(name):
+            raise BadRequestError(
+                "'workflow_id' must be 1 to 64 letters, digits, '-' or '_'.", param="workflow_id"
+            )
+        return name
+    return rules.workflow_ports.get(port, DEFAULT_WORKFLOW)
+
+
+def server_port(request: HttpRequest) -> int | None:
+    port = request.META.get("SERVER_PORT")
+    return int(port) if isinstance(port, str) and port.isdigit() else None
+
+
+async def prepare(exchange: Exchange, request: HttpRequest, body: dict) -> None:
+    """Decide the route and build the upstream body from a checked client body."""
+    rules = await current_rules()
+    exchange.workflow = take_workflow(body, rules, server_port(request))
+    exchange.model_in = require_model(body, settings.DEFAULT_MODEL)
+    exchange.stream = bool(body.get("stream"))
+    exchange.client_body = body
+    exchange.decision = decision = decide(rules, exchange.model_in, exchange.client)
+    outgoing = {**body, "model": decision.model}
+    if decision.transforms.no_think:
+        if exchange.kind == CHAT:
+            outgoing["messages"] = add_no_think_to_messages(outgoing["messages"])
+        else:
+            outgoing["prompt"] = add_no_think_to_prompt(outgoing["prompt"])
+    if exchange.stream and settings.ENABLE_LOGGING:
+        options = body.get("stream_options")
+        options = options if isinstance(options, dict) else {}
+        if options.get("include_usage") is not True:
+            # Ask for token counts; the extra usage chunk is kept from the client.
+            outgoing["stream_options"] = {**options, "include_usage": True}
+            exchange.hide_usage = True
+    exchange.body = outgoing
+    traffic.request_started(exchange)

@@ -1,0 +1,119 @@
+"""The staff-only JSON APIs over the request log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from recording.models import RequestBody, RequestLog, State, compress
+from routing.exchange import new_request_id
+
+pytestmark = pytest.mark.django_db
+
+
+def make_row(minutes_ago: float = 0, **fields) -> RequestLog:
+    defaults = {
+        "state": State.OK,
+        "status": 200,
+        "service": "openai",
+        "endpoint": "/v1/chat/completions",
+        "model_in": "gpt-4",
+        "model_out": "llama",
+        "duration_ms": 100.0,
+        "prompt_tokens": 3,
+        "completion_tokens": 5,
+    }
+    return RequestLog.objects.create(
+        id=new_request_id(),
+        started_at=timezone.now() - timedelta(minutes=minutes_ago),
+        **{**defaults, **fields},
+    )
+
+
+@pytest.fixture
+def staff(client, django_user_model):
+    user = django_user_model.objects.create_user("ops", password="pw", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("path", ["/api/logs", "/api/inflight", "/api/stats"])
+def test_anonymous_callers_get_a_json_401(client, path):
+    response = client.get(path)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_logged_in_non_staff_get_a_json_403(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("viewer", password="pw"))
+    response = client.get("/api/logs")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_logs_are_newest_first_and_paged_by_cursor(staff):
+    rows = [make_row(minutes_ago=m) for m in (3, 2, 1)]
+    first = staff.get("/api/logs", {"limit": 2}).json()
+    assert [r["id"] for r in first["data"]] == [str(rows[2].pk), str(rows[1].pk)]
+    second = staff.get("/api/logs", {"limit": 2, "before": first["next"]}).json()
+    assert [r["id"] for r in second["data"]] == [str(rows[0].pk)]
+    assert second["next"] is None
+
+
+def test_logs_filter_by_model_service_status_workflow_and_since(staff):
+    make_row(model_in="a", workflow="w1")
+    make_row(model_in="b", service="ollama", status=502, state=State.ERROR)
+    make_row(minutes_ago=120, model_in="a")
+
+    def ids(**params):
+        return len(staff.get("/api/logs", params).json()["data"])
+
+    assert ids(model="a") == 2
+    assert ids(service="ollama") == 1
+    assert ids(status=502) == 1
+    assert ids(workflow="w1") == 1
+    since = (timezone.now() - timedelta(minutes=60)).isoformat()
+    assert ids(since=since) == 2
+
+
+def test_one_log_comes_with_its_bodies(staff):
+    row = make_row()
+    RequestBody.objects.create(
+        request=row,
+        request_headers=compress(b'{"a": "b"}'),
+        request_body=compress(b'{"q": 1}'),
+        response_body=compress(b"data: x"),
+    )
+    data = staff.get(f"/api/logs/{row.pk}").json()
+    assert data["bodies"] == {
+        "request_headers": {"a": "b"},
+        "request": '{"q": 1}',
+        "response": "data: x",
+        "truncated": False,
+    }
+    assert staff.get(f"/api/logs/{new_request_id()}").status_code == 404
+
+
+def test_inflight_lists_rows_in_progress_with_elapsed_time(staff):
+    make_row(minutes_ago=1, state=State.IN_PROGRESS, status=None)
+    make_row()
+    [row] = staff.get("/api/inflight").json()["data"]
+    assert 55_000 < row["elapsed_ms"] < 120_000
+
+
+def test_stats_count_totals_services_models_and_the_last_hour(staff):
+    make_row(model_in="a")
+    make_row(model_in="a", state=State.ERROR, status=500)
+    make_row(model_in="b", service="ollama", minutes_ago=90)
+    make_row(state=State.IN_PROGRESS, status=None, model_in="b")
+    data = staff.get("/api/stats").json()
+    assert data["total"]["requests"] == 4
+    assert data["total"]["errors"] == 1
+    assert data["total"]["error_rate"] == 0.25
+    assert data["by_service"] == {"openai": 3, "ollama": 1}
+    assert data["by_model"][0]["model"] in ("a", "b")
+    assert data["inflight"] == 1
+    assert data["last_hour"]["requests"] == 3
+    assert data["recording"]["enabled"] is True

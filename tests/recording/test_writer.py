@@ -1,0 +1,86 @@
+"""The background writer: batches, survives a database that is away, bounds its memory."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import OperationalError
+
+from recording.models import RequestLog
+from recording.writer import Writer
+from routing.engine import Decision, Transforms, UpstreamSpec
+from routing.exchange import OK, Exchange
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def exchange(finished: bool = True) -> Exchange:
+    x = Exchange(
+        service="openai",
+        endpoint="/v1/chat/completions",
+        kind="chat",
+        client="1.2.3.4",
+        model_in="m",
+        decision=Decision(UpstreamSpec("u", "http://u"), "m", Transforms()),
+        stream=False,
+        body={"messages": []},
+        usage={"prompt_tokens": 1, "completion_tokens": 1},
+    )
+    if finished:
+        x.finish(OK, 200)
+    return x
+
+
+def test_a_long_request_is_inserted_in_progress_then_updated():
+    writer = Writer()
+    x = exchange(finished=False)
+    writer.submit("start", x)
+    assert writer.flush(5)
+    assert RequestLog.objects.get(pk=x.id).state == "in_progress"
+    x.finish(OK, 200)
+    writer.submit("finish", x)
+    assert writer.flush(5)
+    assert RequestLog.objects.get(pk=x.id).state == "ok"
+    writer.close()
+
+
+def test_rows_wait_while_the_database_is_away_and_are_written_after(monkeypatch, settings):
+    settings.RECORD_FLUSH_SECONDS = 0.01
+    writer = Writer()
+    real = Writer._write
+    failures = {"left": 3}
+
+    def flaky(self, batch):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("database is locked")
+        return real(self, batch)
+
+    monkeypatch.setattr(Writer, "_write", flaky)
+    items = [exchange() for _ in range(5)]
+    for x in items:
+        writer.submit("finish", x)
+    assert writer.flush(10)
+    assert RequestLog.objects.count() == 5
+    assert writer.stats.failures == 3 and writer.stats.dropped == 0
+    writer.close()
+
+
+def test_a_full_queue_counts_what_it_drops(settings):
+    settings.RECORD_QUEUE_SIZE = 100
+    writer = Writer()
+    writer._start = lambda: None  # keep the thread from draining, to fill the queue
+    for _ in range(150):
+        writer.submit("finish", exchange())
+    assert writer.stats.dropped == 50
+
+
+def test_one_bad_row_does_not_block_the_others(monkeypatch):
+    writer = Writer()
+    good, bad = exchange(), exchange()
+    bad.model_in = None  # violates NOT NULL
+    writer.submit("finish", good)
+    writer.submit("finish", bad)
+    assert writer.flush(5)
+    assert list(RequestLog.objects.values_list("pk", flat=True)) == [good.id]
+    assert writer.stats.dropped == 1
+    writer.close()
