@@ -6,14 +6,10 @@ class RecordingConfig(AppConfig):
     verbose_name = "Recording"
 
     def ready(self) -> None:
-        import asyncio
-
         from llmproxy import lifecycle
         from recording.maintenance import prune_periodically
         from recording.writer import writer
 
-        async def flush_writer() -> None:
-            await asyncio.to_thread(writer.close, 10.0)
-
+        lifecycle.on_start(writer.run)
         lifecycle.on_start(prune_periodically)
-        lifecycle.on_shutdown(flush_writer)
+        lifecycle.on_shutdown(writer.close)

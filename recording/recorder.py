@@ -1,4 +1,7 @@
-"""Turns a finished or starting Exchange into rows (runs on the writer thread, not the loop)."""
+"""Turns a starting or finished Exchange into row values (on the writer thread, not the loop).
+
+Rows are plain {attribute: value} dicts for recording.bulk.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,14 @@ from django.conf import settings
 
 from recording import tokens
 from recording.capture import digest, training_messages
-from recording.models import Conversation, RequestBody, RequestLog, compress
-from recording.redact import redact_headers, redact_json, redact_text, secret_values
+from recording.models import compress
+from recording.redact import (
+    redact_body,
+    redact_headers,
+    redact_json,
+    redact_text,
+    secret_values,
+)
 from routing.exchange import OK, Exchange
 
 log = logging.getLogger(__name__)
@@ -83,24 +92,25 @@ def _secrets(exchange: Exchange) -> list[str]:
     )
 
 
-def body_row(exchange: Exchange) -> RequestBody:
+def body_row(exchange: Exchange) -> dict:
     secrets = _secrets(exchange)
-    try:
-        request = orjson.dumps(redact_json(orjson.loads(exchange.raw_request), secrets))
-    except orjson.JSONDecodeError:
-        request = redact_text(exchange.raw_request.decode("utf-8", "replace"), secrets).encode()
-    response = redact_text(b"".join(exchange.delivered).decode("utf-8", "replace"), secrets)
+    response = b"".join(exchange.delivered)
+    if secrets:
+        text = response.decode("utf-8", "replace")
+        response = (
+            redact_text(text, secrets).encode() if any(s in text for s in secrets) else response
+        )
     headers = orjson.dumps(redact_headers(exchange.request_headers, secrets))
-    return RequestBody(
-        request_id=exchange.id,
-        request_headers=compress(headers),
-        request_body=compress(request),
-        response_body=compress(response.encode()),
-        truncated=exchange.bytes_out > settings.MAX_BODY_LOG_BYTES,
-    )
+    return {
+        "request_id": exchange.id,
+        "request_headers": compress(headers),
+        "request_body": compress(redact_body(exchange.raw_request, secrets)),
+        "response_body": compress(response),
+        "truncated": exchange.bytes_out > settings.MAX_BODY_LOG_BYTES,
+    }
 
 
-def conversation_row(exchange: Exchange, fields: dict) -> Conversation | None:
+def conversation_row(exchange: Exchange, fields: dict) -> dict | None:
     if exchange.state != OK:
         return None
     secrets = _secrets(exchange)
@@ -114,22 +124,23 @@ def conversation_row(exchange: Exchange, fields: dict) -> Conversation | None:
     if messages is None:
         return None
     tools = body.get("tools") if isinstance(body.get("tools"), list) else None
-    return Conversation(
-        request_id=exchange.id,
-        workflow=exchange.workflow,
-        model=exchange.decision.model[:200],
-        model_in=exchange.model_in[:200],
-        created_at=fields["finished_at"],
-        messages=messages,
-        tools=tools,
-        finish_reason=exchange.reply.finish_reason or "",
-        prompt_tokens=fields["prompt_tokens"],
-        completion_tokens=fields["completion_tokens"],
-        digest=digest(messages),
-    )
+    return {
+        "request_id": exchange.id,
+        "workflow": exchange.workflow,
+        "model": exchange.decision.model[:200],
+        "model_in": exchange.model_in[:200],
+        "created_at": fields["finished_at"],
+        "messages": messages,
+        "tools": tools,
+        "finish_reason": exchange.reply.finish_reason or "",
+        "prompt_tokens": fields["prompt_tokens"],
+        "completion_tokens": fields["completion_tokens"],
+        "digest": digest(messages),
+    }
 
 
-def log_row(exchange: Exchange, finished: bool) -> tuple[RequestLog, dict]:
+def log_row(exchange: Exchange, finished: bool) -> tuple[dict, dict]:
+    """The whole row (start fields, plus finish fields when finished) and the finish part."""
     fields = start_fields(exchange)
     finish = finish_fields(exchange) if finished else {}
-    return RequestLog(**{**fields, **finish}), finish
+    return {**fields, **finish}, finish

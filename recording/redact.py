@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import orjson
+
 REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset(
     {
@@ -26,6 +28,12 @@ SECRET_FIELD = re.compile(
     re.IGNORECASE,
 )
 MIN_SECRET_LENGTH = 8  # shorter values would blank out ordinary words
+# A quick look for secret-named fields, before paying for a parse.
+SECRET_FIELD_IN_JSON = re.compile(
+    rb'"(api[_-]?key|apikey|authorization|password|passwd|secret|client[_-]?secret|'
+    rb'access[_-]?token|refresh[_-]?token|token|auth[_-]?token|bearer|private[_-]?key)"\s*:',
+    re.IGNORECASE,
+)
 
 
 def secret_values(headers: list[tuple[str, str]], *extra: str) -> list[str]:
@@ -68,3 +76,13 @@ def redact_headers(headers: list[tuple[str, str]], secrets: list[str]) -> dict[s
         name.lower(): REDACTED if name.lower() in SECRET_HEADERS else redact_text(value, secrets)
         for name, value in headers
     }
+
+
+def redact_body(raw: bytes, secrets: list[str]) -> bytes:
+    """A request body with secret fields and known secret values blanked."""
+    if not SECRET_FIELD_IN_JSON.search(raw) and not any(s.encode() in raw for s in secrets):
+        return raw
+    try:
+        return orjson.dumps(redact_json(orjson.loads(raw), secrets))
+    except orjson.JSONDecodeError:
+        return redact_text(raw.decode("utf-8", "replace"), secrets).encode()

@@ -53,7 +53,11 @@ def _encoding(name: str):
     install_encodings(settings.TIKTOKEN_CACHE_DIR)
     import tiktoken
 
-    return tiktoken.get_encoding(name)
+    encoding = tiktoken.get_encoding(name)
+    # The ranks dict is only needed to build the encoder; dropping it saves ~14 MB.
+    encoding._mergeable_ranks = None
+    tiktoken.registry.ENCODINGS.pop(name, None)
+    return encoding
 
 
 def count_text(text: str, model: str) -> int:

@@ -54,6 +54,7 @@ class Exchange:
     delivered: list[bytes] = field(default_factory=list)  # what the client got, for the log
     bytes_out: int = 0
     cache_hit: bool = False
+    secrets: list[str] | None = None  # worked out by the recorder, off the request path
 
     def deliver(self, data: bytes, keep: bool, limit: int) -> bytes:
         """Count bytes sent to the client; keep up to `limit` of them for the log."""

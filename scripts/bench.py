@@ -112,8 +112,9 @@ def ttfb_ms(url: str, rounds: int) -> float:
 
 def measure(name: str, url: str, pid: int | None, script: Path, args) -> dict:
     path = f"{url}/v1/chat/completions"
+    ttfb_ms(url, 50)  # warm-up
+    row: dict = {"name": name, "loads": {}, "ttfb_ms": ttfb_ms(url, args.stream_rounds)}
     run_wrk(path, script, max(args.concurrency), 2)  # warm-up: connections, caches, imports
-    row: dict = {"name": name, "loads": {}}
     cpu_before = cpu_seconds(pid) if pid else 0.0
     total = 0
     for connections in args.concurrency:
@@ -124,7 +125,6 @@ def measure(name: str, url: str, pid: int | None, script: Path, args) -> dict:
     if pid:
         row["cpu_ms"] = (cpu_seconds(pid) - cpu_before) * 1000 / total
         row["rss_mb"] = peak_rss_mb(pid)
-    row["ttfb_ms"] = ttfb_ms(url, args.stream_rounds)
     return row
 
 
@@ -156,18 +156,30 @@ def report(rows: list[dict], concurrency: list[int]) -> str:
             f"{row['ttfb_ms'] - direct['ttfb_ms']:.2f} ms to stream TTFB; "
             f"serves {share:.1%} of direct throughput at c={mid}"
         )
+    if len(rows) > 2:
+        on, off, first = rows[1], rows[2], concurrency[0]
+        added_on = on["loads"][first].p50_ms - direct["loads"][first].p50_ms
+        added_off = off["loads"][first].p50_ms - direct["loads"][first].p50_ms
+        lines.append(
+            f"- recording costs {added_on - added_off:+.2f} ms of added p50 at c={first} "
+            f"({added_on / added_off - 1:+.0%} of the no-recording overhead), "
+            f"{on['cpu_ms'] - off['cpu_ms']:+.2f} ms CPU per request"
+        )
     return "\n".join(lines)
 
 
 def variants(compare: bool) -> list[tuple[str, list[str], dict[str, str]]]:
     """The gateway as shipped, and with --compare the alternatives it was chosen over."""
-    shipped = [("gateway (uvicorn, aiohttp pool)", [], {})]
+    shipped = [
+        ("gateway as shipped (recording on)", [], {}),
+        ("gateway, recording off", [], {"ENABLE_LOGGING": "false"}),
+    ]
     if not compare:
         return shipped
     return [
         *shipped,
-        ("gateway (daphne, aiohttp pool)", ["--server", "daphne"], {}),
-        ("gateway (uvicorn, httpx's own pool)", [], {"UPSTREAM_TRANSPORT": "httpx"}),
+        ("gateway on daphne", ["--server", "daphne"], {}),
+        ("gateway with httpx's own pool", [], {"UPSTREAM_TRANSPORT": "httpx"}),
     ]
 
 
