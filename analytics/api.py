@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 from ninja.errors import AuthorizationError
 from ninja.security import APIKeyCookie
 
@@ -32,22 +30,14 @@ class StaffOnly(APIKeyCookie):
         return user
 
 
-class LogQuery(Schema):
-    model: str = ""
-    service: str = ""
-    status: int | None = None
-    state: str = ""
-    workflow: str = ""
-    since: datetime | None = None
-    until: datetime | None = None
+class LogQuery(queries.LogFilter):
     limit: int = 50
     before: str | None = None
 
 
 @router.get("/logs", summary="Request log, newest first")
 def logs(request: HttpRequest, q: Query[LogQuery]) -> dict:
-    filters = queries.LogFilter(q.model, q.service, q.status, q.state, q.workflow, q.since, q.until)
-    page, cursor = queries.log_page(filters, max(1, min(q.limit, 200)), q.before)
+    page, cursor = queries.log_page(q, max(1, min(q.limit, 200)), q.before)
     return {"data": page, "next": cursor}
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
+from ninja import Schema
 
 from recording.models import RequestLog, State
 
@@ -38,8 +38,9 @@ LOG_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class LogFilter:
+class LogFilter(Schema):
+    """Filters of the log list (also the query parameters of /api/logs)."""
+
     model: str = ""
     service: str = ""
     status: int | None = None
