@@ -12,6 +12,7 @@ from analytics.api import StaffOnly
 from analytics.api import router as logs_router
 from routing.api import router as openai_router
 from routing.errors import GatewayError, openai_error
+from routing.ollama_api import router as ollama_router
 from routing.responses import json_response
 
 log = logging.getLogger(__name__)
@@ -76,3 +77,42 @@ logs_api = openai_errors(
     )
 )
 logs_api.add_router("", logs_router)
+
+
+def ollama_errors(api: NinjaAPI) -> NinjaAPI:
+    """Every failure on this API answers Ollama's {"error": "..."}."""
+
+    def reply(message: str, status: int, headers: dict | None = None) -> HttpResponse:
+        return json_response({"error": message}, status, headers)
+
+    @api.exception_handler(GatewayError)
+    def gateway_error(request: HttpRequest, exc: GatewayError) -> HttpResponse:
+        return reply(exc.message, exc.status, exc.headers)
+
+    @api.exception_handler(ValidationError)
+    def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        first = exc.errors[0] if exc.errors else {}
+        return reply(first.get("msg", "invalid request"), 400)
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        return reply(str(exc), exc.status_code)
+
+    @api.exception_handler(Exception)
+    def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        log.exception("unexpected error on %s", request.path)
+        return reply("the gateway failed to handle this request", 500)
+
+    return api
+
+
+ollama_api = ollama_errors(
+    NinjaAPI(
+        title="LLM gateway: Ollama-compatible API",
+        version="1",
+        urls_namespace="ollama",
+        docs_url=None,
+        openapi_url=None,
+    )
+)
+ollama_api.add_router("", ollama_router)

@@ -12,13 +12,35 @@ from django.core.asgi import get_asgi_application
 
 django_app = get_asgi_application()  # sets Django up before the imports below
 
+from django.conf import settings  # noqa: E402
+
 from llmproxy import handler, lifecycle  # noqa: E402
 
-PROXY_PREFIXES = ("/v1/", "/health")
+PROXY_PREFIXES = ("/v1/",)
+PROXY_PATHS = frozenset(
+    {"/health", "/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/ps", "/api/version"}
+)
+OLLAMA_BANNER = b"Ollama is running"
 
 
 def is_proxy_path(path: str) -> bool:
-    return path.startswith(PROXY_PREFIXES)
+    return path in PROXY_PATHS or path.startswith(PROXY_PREFIXES)
+
+
+async def ollama_root(scope: dict, send) -> None:
+    """`GET /` on the Ollama port: the health probe Ollama clients use."""
+    body = b"" if scope["method"] == "HEAD" else OLLAMA_BANNER
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(OLLAMA_BANNER)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def measure_overhead(scope: dict, send):
@@ -67,6 +89,13 @@ async def http(scope: dict, receive, send) -> None:
     send = measure_overhead(scope, send)
     if is_proxy_path(scope["path"]):
         await handler.handle(scope, receive, send)
+    elif (
+        scope["path"] == "/"
+        and settings.OLLAMA_PORT
+        and scope.get("server")
+        and scope["server"][1] == settings.OLLAMA_PORT
+    ):
+        await ollama_root(scope, send)
     else:
         await django_app(scope, receive, send)
 

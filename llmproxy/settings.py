@@ -49,6 +49,7 @@ DEFAULT_UPSTREAM = env_url(
 )
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OLLAMA_UPSTREAM_URL = env_url("OLLAMA_UPSTREAM_URL", default="http://localhost:11434")
+OLLAMA_PORT = env_int("OLLAMA_PORT", default=0, minimum=0, maximum=65535)  # 0: none
 MODEL_MAP = env_json_object("MODEL_MAP")
 ROUTES_CONFIG = env_path("ROUTES_CONFIG", "routes.yaml")
 DEFAULT_MODEL = env_str("DEFAULT_MODEL")

@@ -34,9 +34,19 @@ def node_name(port: int) -> str:
 
 def listeners(host: str, port: int) -> list[Listener]:
     found = [Listener(host, port)]
+    ollama = settings.OLLAMA_PORT
+    if ollama:
+        if ollama == port:
+            raise ConfigFileError([f"OLLAMA_PORT {ollama} is also the gateway's own port"])
+        found.append(Listener(host, ollama, "Ollama API"))
     for workflow_port, name in sorted(workflow_ports().items()):
-        if workflow_port == port:
-            raise ConfigFileError([f"workflow {name!r} has port {port}, the gateway's own port"])
+        if workflow_port in (port, ollama):
+            raise ConfigFileError(
+                [
+                    f"workflow {name!r} has port {workflow_port}, which the "
+                    "gateway already listens on"
+                ]
+            )
         found.append(Listener(host, workflow_port, f"workflow {name}"))
     return found
 

@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.urls import path
 
 from llmproxy import views
-from llmproxy.api import logs_api, openai_api
+from llmproxy.api import logs_api, ollama_api, openai_api
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health", views.health, name="health"),
     path("admin/", admin.site.urls),
     path("v1/", openai_api.urls),
+    path("api/", ollama_api.urls),
     path("api/", logs_api.urls),
 ]

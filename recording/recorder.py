@@ -55,7 +55,7 @@ def _usage_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]:
     usage = exchange.usage or {}
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
     if isinstance(prompt, int) and isinstance(completion, int):
-        return prompt, completion, False
+        return prompt, completion, bool(usage.get("estimated"))
     try:
         model = exchange.decision.model
         reply = exchange.reply.message()

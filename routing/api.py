@@ -19,7 +19,7 @@ from routing.pipeline import (
     finish_ok,
     open_stream,
 )
-from routing.relay import relay_sse
+from routing.relay import SSEFormat, relay
 from routing.responses import RelayResponse, json_response
 from routing.schemas import CHAT_REQUEST, COMPLETION_REQUEST
 from routing.upstream import client_response_headers
@@ -34,7 +34,8 @@ async def proxy_openai(request: HttpRequest, kind: str) -> HttpResponse:
         if exchange.stream:
             upstream, events, first = await open_stream(exchange)
             response = RelayResponse(
-                relay_sse(exchange, upstream, events, first), content_type="text/event-stream"
+                relay(exchange, upstream, events, first, SSEFormat()),
+                content_type="text/event-stream",
             )
             response["Cache-Control"] = "no-cache"
             response["X-Accel-Buffering"] = "no"

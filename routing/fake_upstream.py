@@ -5,6 +5,7 @@ The model name chooses the behaviour: words joined by "+", for example
 
     echo            reply with the prompt (the default)
     inspect         reply with the JSON of the headers and body received
+    tool            call the first tool offered, with the prompt as its JSON arguments
     words:N         reply with N words instead
     think           put "<think>…</think>" before the reply
     fence           wrap the reply in a ```json fence
@@ -90,6 +91,11 @@ def pieces(text: str, how: dict[str, str]) -> list[str]:
         size = max(int(how["chunk"]), 1)
         return [text[i : i + size] for i in range(0, len(text), size)]
     return WORD.findall(text) or [""]
+
+
+def tool_name(body: dict) -> str:
+    tools = body.get("tools") or [{}]
+    return (tools[0].get("function") or {}).get("name", "tool")
 
 
 def usage(body: dict, completion: list[str]) -> dict:
@@ -212,6 +218,16 @@ class FakeUpstream:
         choice.update(
             {"message": {"role": "assistant", "content": text}} if chat else {"text": text}
         )
+        if chat and "tool" in how:
+            call = {
+                "id": "call_fake",
+                "type": "function",
+                "function": {"name": tool_name(body), "arguments": text},
+            }
+            choice.update(
+                finish_reason="tool_calls",
+                message={"role": "assistant", "content": None, "tool_calls": [call]},
+            )
         data = {
             "id": "cmpl-fake",
             "object": "chat.completion" if chat else "text_completion",
@@ -246,13 +262,22 @@ class FakeUpstream:
                     ],
                 }
             )
-        for piece in parts:
-            choice = (
-                {"index": 0, "delta": {"content": piece}} if chat else {"index": 0, "text": piece}
-            )
+        calls = chat and "tool" in how
+        for i, piece in enumerate(parts):
+            if calls:  # the arguments arrive in pieces, as real servers send them
+                call = {"index": 0, "function": {"arguments": piece}}
+                if i == 0:
+                    call.update(id="call_fake", type="function")
+                    call["function"]["name"] = tool_name(body)
+                choice = {"index": 0, "delta": {"tool_calls": [call]}}
+            elif chat:
+                choice = {"index": 0, "delta": {"content": piece}}
+            else:
+                choice = {"index": 0, "text": piece}
             chunks.append({**base, "choices": [{**choice, "finish_reason": None}]})
         last = {"index": 0, "delta": {}} if chat else {"index": 0, "text": ""}
-        chunks.append({**base, "choices": [{**last, "finish_reason": "stop"}]})
+        finish = "tool_calls" if calls else "stop"
+        chunks.append({**base, "choices": [{**last, "finish_reason": finish}]})
         wants_usage = (body.get("stream_options") or {}).get("include_usage")
         if wants_usage and "no-usage" not in how:
             chunks.append({**base, "choices": [], "usage": usage(body, parts)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from time import perf_counter
 
 from django.conf import settings
@@ -64,14 +65,29 @@ def server_port(request: HttpRequest) -> int | None:
     return int(port) if isinstance(port, str) and port.isdigit() else None
 
 
-async def prepare(exchange: Exchange, request: HttpRequest, body: dict) -> None:
+def with_thinking(decision: Decision, think: bool | None) -> Decision:
+    """A request's own choice (Ollama's `think`) over the route's: show it, or suppress it."""
+    if think is None:
+        return decision
+    transforms = replace(
+        decision.transforms,
+        think="reasoning" if think else "strip",
+        no_think=decision.transforms.no_think or not think,
+    )
+    return replace(decision, transforms=transforms)
+
+
+async def prepare(
+    exchange: Exchange, request: HttpRequest, body: dict, think: bool | None = None
+) -> None:
     """Decide the route and build the upstream body from a checked client body."""
     rules = await current_rules()
     exchange.workflow = take_workflow(body, rules, server_port(request))
     exchange.model_in = require_model(body, settings.DEFAULT_MODEL)
     exchange.stream = bool(body.get("stream"))
     exchange.client_body = body
-    exchange.decision = decision = decide(rules, exchange.model_in, exchange.client)
+    decision = with_thinking(decide(rules, exchange.model_in, exchange.client), think)
+    exchange.decision = decision
     outgoing = {**body, "model": decision.model}
     if decision.transforms.no_think:
         if exchange.kind == CHAT:

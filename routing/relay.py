@@ -1,10 +1,16 @@
-"""Relays an upstream event stream to an OpenAI client, event by event, as it arrives."""
+"""Relays an upstream event stream to a client, event by event, as it arrives.
+
+One loop serves both APIs; a format object writes what the client sees: SSE
+events for OpenAI clients, NDJSON lines for Ollama clients. Every stream ends
+with its API's end marker or with an error in its API's shape, never a hang.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from time import perf_counter
+from typing import Protocol
 
 import httpx
 import orjson
@@ -18,12 +24,31 @@ from routing.sse import SSEEvent
 DONE = b"data: [DONE]\n\n"
 
 
+class StreamFormat(Protocol):
+    def chunk(self, chunk: dict) -> bytes | None: ...
+    def upstream_error(self, event: SSEEvent, error: object) -> bytes: ...
+    def error(self, message: str, code: str) -> bytes: ...
+    async def done(self, exchange: Exchange) -> bytes: ...
+
+
 def sse_data(payload: dict) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
-def error_event(message: str, code: str) -> bytes:
-    return sse_data(openai_error(message, "upstream_error", None, code))
+class SSEFormat:
+    """OpenAI's stream: the (transformed) chunks as they are, then [DONE]."""
+
+    def chunk(self, chunk: dict) -> bytes | None:
+        return sse_data(chunk)
+
+    def upstream_error(self, event: SSEEvent, error: object) -> bytes:
+        return event.encode()
+
+    def error(self, message: str, code: str) -> bytes:
+        return sse_data(openai_error(message, "upstream_error", None, code))
+
+    async def done(self, exchange: Exchange) -> bytes:
+        return DONE
 
 
 def has_text(chunk: dict) -> bool:
@@ -42,13 +67,14 @@ def hide_usage(chunk: dict) -> bool:
     return bool(chunk.get("choices"))
 
 
-async def relay_sse(
+async def relay(
     exchange: Exchange,
     response: httpx.Response,
     events: AsyncIterator[SSEEvent],
     first: SSEEvent | None,
+    out: StreamFormat,
 ) -> AsyncIterator[bytes]:
-    """Yield SSE bytes for the client; always ends with [DONE] or an error event."""
+    """Yield the client's bytes for each upstream event; the exchange is finished here."""
     transformer = ChunkTransformer(exchange.decision.transforms, exchange.kind)
     try:
         event = first
@@ -61,33 +87,33 @@ async def relay_sse(
                 finish_error(exchange, "upstream sent malformed stream data", 502)
                 yield deliver(
                     exchange,
-                    error_event(
-                        "The upstream sent malformed stream data.", "upstream_bad_response"
-                    ),
+                    out.error("The upstream sent malformed stream data.", "upstream_bad_response"),
                 )
                 return
             if isinstance(chunk, dict) and "error" in chunk:
                 finish_error(exchange, str(chunk["error"])[:500], exchange.status)
-                yield deliver(exchange, event.encode())
+                yield deliver(exchange, out.upstream_error(event, chunk["error"]))
                 return
-            if isinstance(chunk, dict) and relay_chunk(exchange, transformer, chunk):
-                yield deliver(exchange, sse_data(chunk))
+            data = out.chunk(chunk) if relay_chunk(exchange, transformer, chunk) else None
+            if data is not None:
+                yield deliver(exchange, data)
             event = await anext(events, None)
         for extra in transformer.finish():
             exchange.reply.feed_chunk(extra)
-            yield deliver(exchange, sse_data(extra))
+            if (data := out.chunk(extra)) is not None:
+                yield deliver(exchange, data)
         finish_ok(exchange)
-        yield deliver(exchange, DONE)
+        yield deliver(exchange, await out.done(exchange))
     except httpx.TimeoutException:
         finish_error(exchange, "upstream went silent mid-stream", 504)
         yield deliver(
-            exchange, error_event("The upstream went silent mid-stream.", "upstream_timeout")
+            exchange, out.error("The upstream went silent mid-stream.", "upstream_timeout")
         )
     except httpx.TransportError:
         finish_error(exchange, "upstream connection lost mid-stream", 502)
         yield deliver(
             exchange,
-            error_event("The upstream connection was lost mid-stream.", "upstream_disconnected"),
+            out.error("The upstream connection was lost mid-stream.", "upstream_disconnected"),
         )
     except (asyncio.CancelledError, GeneratorExit):
         finish_cancelled(exchange)
@@ -96,8 +122,10 @@ async def relay_sse(
         await response.aclose()
 
 
-def relay_chunk(exchange: Exchange, transformer: ChunkTransformer, chunk: dict) -> bool:
+def relay_chunk(exchange: Exchange, transformer: ChunkTransformer, chunk: object) -> bool:
     """Note what the chunk says, transform it; False when it should not reach the client."""
+    if not isinstance(chunk, dict):
+        return False
     if exchange.first_token_at is None and has_text(chunk):
         exchange.first_token_at = perf_counter()
     if isinstance(chunk.get("usage"), dict):

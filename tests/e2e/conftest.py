@@ -62,13 +62,18 @@ def gateway_proc(e2e_dir, fake, second_fake):
     routes = e2e_dir / "routes.yaml"
     dead = f"http://127.0.0.1:{free_port()}"
     routes.write_text(ROUTES.replace("SECOND", second_fake).replace("DEAD", dead))
+    ollama_port = free_port()
     proc, url = start_gateway(
         e2e_dir,
         fake,
         ROUTES_CONFIG=str(routes),
         MODEL_MAP=json.dumps(MODEL_MAP),
         REQUEST_TIMEOUT="2",
+        OLLAMA_PORT=str(ollama_port),
+        OLLAMA_UPSTREAM_URL=dead,
+        RECORD_FLUSH_SECONDS="0.05",
     )
+    proc.ollama_url = f"http://127.0.0.1:{ollama_port}"
     yield proc, url
     proc.stop()
 
@@ -83,3 +88,15 @@ def client(gateway_url):
     import openai
 
     return openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="sk-test", max_retries=0)
+
+
+@pytest.fixture(scope="session")
+def ollama_url(gateway_proc):
+    return gateway_proc[0].ollama_url
+
+
+@pytest.fixture
+def ollama_client(ollama_url):
+    import ollama
+
+    return ollama.Client(host=ollama_url)

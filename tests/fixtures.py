@@ -1,4 +1,5 @@
-"""Shared fixtures: a gateway driven in-process through its ASGI app, upstreams mocked by respx."""
+"""Fixtures of the Django tier: the gateway driven in-process through its ASGI app, upstreams
+mocked by respx. The tiers that need them import them in their conftest.py."""
 
 from __future__ import annotations
 
@@ -6,15 +7,14 @@ import httpx
 import pytest
 import respx
 
-from llmproxy import lifecycle
-from routing.rules import invalidate_rules
-
 UPSTREAM = "http://upstream.test"
 
 
 @pytest.fixture(autouse=True)
 def gateway_settings(settings):
     """respx intercepts httpx's own transport, so Django-level tests use it."""
+    from routing.rules import invalidate_rules
+
     settings.UPSTREAM_TRANSPORT = "httpx"
     settings.DEFAULT_UPSTREAM = UPSTREAM
     settings.OPENAI_API_KEY = ""
@@ -35,6 +35,7 @@ def upstream():
 
 @pytest.fixture
 async def gateway(transactional_db):
+    from llmproxy import lifecycle
     from llmproxy.asgi import application
 
     transport = httpx.ASGITransport(app=application, client=("10.1.2.3", 5555))
