@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,6 +59,16 @@ def chatml_record(row: dict) -> dict:
     return record
 
 
+CHATML_FIELDS = ("workflow", "created_at", "model", "messages", "tools", "digest")
+
+
+def iter_jsonl(conversations) -> Iterator[bytes]:
+    """ChatML JSONL lines of a Conversation queryset, streamed from the database."""
+    rows = conversations.order_by("workflow", "created_at", "id").values(*CHATML_FIELDS)
+    for row in rows.iterator(chunk_size=CHUNK):
+        yield orjson.dumps(chatml_record(row)) + b"\n"
+
+
 def export_chatml(
     out_dir: Path,
     filters: ExportFilter,
@@ -69,11 +79,7 @@ def export_chatml(
     summary = ExportSummary()
     handles: dict[str, IO[bytes]] = {}
     seen: set[str] = set()
-    rows = (
-        filters.queryset()
-        .order_by("workflow", "created_at", "id")
-        .values("workflow", "created_at", "model", "messages", "tools", "digest")
-    )
+    rows = filters.queryset().order_by("workflow", "created_at", "id").values(*CHATML_FIELDS)
     try:
         for n, row in enumerate(rows.iterator(chunk_size=CHUNK), 1):
             if progress and n % 500 == 0:

@@ -129,3 +129,24 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workflow} {self.model} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CachedResponse(models.Model):
+    """A complete 2xx answer, kept for identical requests of the same caller."""
+
+    key = models.CharField(max_length=64, unique=True)  # sha256 of method, path, body, caller
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=64)
+    model = models.CharField(max_length=200, blank=True)
+    status = models.PositiveSmallIntegerField()
+    content_type = models.CharField(max_length=100)
+    body = models.BinaryField()  # compressed, as delivered to the first caller
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.path} {self.model} ({self.hits} hits)"

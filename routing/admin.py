@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import path
 
+from recording.models import validate_workflow_name
+from routing.explain import explain
 from routing.models import ModelMapping, Route, Upstream
+from routing.rules import build_rules
+
+
+class ExplainForm(forms.Form):
+    model = forms.CharField(max_length=300, help_text="The model name a client would send.")
+    client = forms.CharField(label="client address", initial="127.0.0.1", max_length=64)
+    workflow = forms.CharField(
+        required=False,
+        max_length=64,
+        validators=[validate_workflow_name],
+        help_text="Optional: the workflow_id the client would send.",
+    )
+
+    def clean_client(self) -> str:
+        try:
+            return str(ipaddress.ip_address(self.cleaned_data["client"].strip()))
+        except ValueError:
+            raise forms.ValidationError("Enter an IP address.") from None
 
 
 class UpstreamForm(forms.ModelForm):
@@ -42,6 +67,7 @@ class UpstreamAdmin(admin.ModelAdmin):
 
 @admin.register(Route)
 class RouteAdmin(admin.ModelAdmin):
+    change_list_template = "admin/routing/route/change_list.html"
     list_display = [
         "position",
         "name",
@@ -56,6 +82,26 @@ class RouteAdmin(admin.ModelAdmin):
     list_editable = ["position", "enabled"]
     list_filter = ["enabled", "source", "upstream"]
     search_fields = ["name", "match_model", "rewrite_model"]
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.explain_view)
+        return [path("explain/", view, name="routing_route_explain"), *super().get_urls()]
+
+    def explain_view(self, request: HttpRequest) -> TemplateResponse:
+        """Try a request: which rule matches and why, without sending anything."""
+        form = ExplainForm(request.GET or None)
+        result = None
+        if form.is_valid():
+            data = form.cleaned_data
+            result = explain(build_rules(), data["model"], data["client"])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Try a request",
+            "form": form,
+            "result": result,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/routing/explain.html", context)
 
 
 @admin.register(ModelMapping)

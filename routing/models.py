@@ -16,6 +16,7 @@ class Source(models.TextChoices):
     ADMIN = "admin", "admin"
     FILE = "file", "routes file"
     ENV = "env", "MODEL_MAP"
+    IMPORT = "import", "import_routes"
 
 
 def validate_model_pattern(value: str) -> None:

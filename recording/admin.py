@@ -1,0 +1,265 @@
+"""Admin pages for workflows, the request log, captured conversations and cached responses."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Count, Max, Min, OuterRef, Subquery, Sum
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from recording.admin_filters import CappedPaginator, InputFilter, StatusFilter
+from recording.export import iter_jsonl
+from recording.models import CachedResponse, Conversation, RequestBody, RequestLog, Workflow
+
+
+def jsonl_download(conversations, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(iter_jsonl(conversations), content_type="application/x-ndjson")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class WorkflowForm(forms.ModelForm):
+    class Meta:
+        model = Workflow
+        fields = ["name", "port", "description"]
+
+    def clean_port(self) -> int | None:
+        port = self.cleaned_data.get("port")
+        taken = {settings.LISTEN_PORT: "the gateway's own port"}
+        if settings.OLLAMA_PORT:
+            taken[settings.OLLAMA_PORT] = "the Ollama port"
+        if port in taken:
+            raise forms.ValidationError(f"Port {port} is {taken[port]}.")
+        if port is not None and not 1 <= port <= 65535:
+            raise forms.ValidationError("A port is a number from 1 to 65535.")
+        return port
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(admin.ModelAdmin):
+    form = WorkflowForm
+    list_display = ["name", "port", "conversations", "source", "created_at"]
+    search_fields = ["name"]
+    actions = ["download_conversations", "show_counts"]
+
+    def get_queryset(self, request: HttpRequest):
+        counts = (
+            Conversation.objects.filter(workflow=OuterRef("name"))
+            .order_by()
+            .values("workflow")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        return super().get_queryset(request).annotate(n_conversations=Subquery(counts))
+
+    @admin.display(description="conversations", ordering="n_conversations")
+    def conversations(self, obj: Workflow) -> int:
+        return obj.n_conversations or 0
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if "port" in form.changed_data and obj.port:
+            self.message_user(
+                request,
+                f"Port {obj.port} is listened on after the gateway's "
+                "next start; requests on ports already open follow at once.",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Download their conversations as ChatML JSONL")
+    def download_conversations(self, request: HttpRequest, queryset) -> StreamingHttpResponse:
+        names = list(queryset.values_list("name", flat=True))
+        return jsonl_download(
+            Conversation.objects.filter(workflow__in=names), "conversations.jsonl"
+        )
+
+    @admin.action(description="Show their training-data counts")
+    def show_counts(self, request: HttpRequest, queryset) -> TemplateResponse:
+        names = list(queryset.values_list("name", flat=True))
+        rows = (
+            Conversation.objects.filter(workflow__in=names)
+            .values("workflow")
+            .annotate(
+                records=Count("id"),
+                prompt_tokens=Sum("prompt_tokens"),
+                completion_tokens=Sum("completion_tokens"),
+                first=Min("created_at"),
+                last=Max("created_at"),
+                models=Count("model", distinct=True),
+            )
+            .order_by("workflow")
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Training-data counts",
+            "rows": list(rows),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/recording/workflow_counts.html", context)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(RequestLog)
+class RequestLogAdmin(ReadOnlyAdmin):
+    list_display = [
+        "started_at",
+        "state",
+        "status",
+        "service",
+        "endpoint",
+        "models",
+        "upstream",
+        "workflow",
+        "duration",
+        "ttft",
+        "tokens",
+        "cache_hit",
+    ]
+    list_filter = [
+        ("started_at", admin.DateFieldListFilter),
+        "state",
+        StatusFilter,
+        "service",
+        "cache_hit",
+        InputFilter.for_field("model_in", "model"),
+        InputFilter.for_field("workflow", "workflow"),
+    ]
+    show_full_result_count = False
+    paginator = CappedPaginator
+    list_per_page = 50
+    ordering = ["-started_at"]
+    actions = ["download_conversations"]
+    exclude = []
+    readonly_fields = ["request_headers", "request_body", "response_body", "conversation"]
+
+    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [f.name for f in RequestLog._meta.fields] + self.readonly_fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return self.get_fields(request, obj)
+
+    @admin.display(description="model")
+    def models(self, obj: RequestLog) -> str:
+        if obj.model_out and obj.model_out != obj.model_in:
+            return f"{obj.model_in} → {obj.model_out}"
+        return obj.model_in
+
+    @admin.display(description="duration", ordering="duration_ms")
+    def duration(self, obj: RequestLog) -> str:
+        return f"{obj.duration_ms:.0f} ms" if obj.duration_ms is not None else "-"
+
+    @admin.display(description="TTFT")
+    def ttft(self, obj: RequestLog) -> str:
+        return f"{obj.ttft_ms:.0f} ms" if obj.ttft_ms is not None else "-"
+
+    @admin.display(description="tokens in/out")
+    def tokens(self, obj: RequestLog) -> str:
+        if obj.prompt_tokens is None and obj.completion_tokens is None:
+            return "-"
+        mark = "≈" if obj.tokens_estimated else ""
+        return f"{mark}{obj.prompt_tokens or 0}/{obj.completion_tokens or 0}"
+
+    def _body(self, obj: RequestLog) -> RequestBody | None:
+        if not hasattr(obj, "_body_row"):
+            obj._body_row = RequestBody.objects.filter(pk=obj.pk).first()
+        return obj._body_row
+
+    def _pre(self, text: str) -> str:
+        with contextlib.suppress(ValueError):  # JSON is shown indented, anything else as is
+            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        return format_html(
+            '<pre style="white-space: pre-wrap; max-height: 30em; overflow: auto">{}</pre>', text
+        )
+
+    @admin.display(description="request headers (redacted)")
+    def request_headers(self, obj: RequestLog) -> str:
+        body = self._body(obj)
+        return self._pre(json.dumps(body.headers())) if body else "-"
+
+    @admin.display(description="request body (redacted)")
+    def request_body(self, obj: RequestLog) -> str:
+        body = self._body(obj)
+        return self._pre(body.request_text()) if body else "-"
+
+    @admin.display(description="response as delivered (redacted)")
+    def response_body(self, obj: RequestLog) -> str:
+        body = self._body(obj)
+        if not body:
+            return "-"
+        note = " (cut at MAX_BODY_LOG_BYTES)" if body.truncated else ""
+        return format_html("{}{}", self._pre(body.response_text()), note)
+
+    @admin.display(description="captured conversation")
+    def conversation(self, obj: RequestLog) -> str:
+        found = Conversation.objects.filter(request_id=obj.pk).first()
+        if found is None:
+            return "-"
+        url = reverse("admin:recording_conversation_change", args=[found.pk])
+        return format_html(
+            '<a href="{}">{} messages in {}</a>', url, len(found.messages), found.workflow
+        )
+
+    @admin.action(description="Download their conversations as ChatML JSONL")
+    def download_conversations(self, request: HttpRequest, queryset) -> StreamingHttpResponse:
+        ids = list(queryset.values_list("pk", flat=True)[:100_000])
+        return jsonl_download(
+            Conversation.objects.filter(request_id__in=ids), "conversations.jsonl"
+        )
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "workflow",
+        "model",
+        "finish_reason",
+        "prompt_tokens",
+        "completion_tokens",
+    ]
+    list_filter = [("created_at", admin.DateFieldListFilter), "workflow", "finish_reason"]
+    show_full_result_count = False
+    paginator = CappedPaginator
+
+
+@admin.register(CachedResponse)
+class CachedResponseAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "path", "model", "status", "hits", "expires_at", "fresh"]
+    list_filter = ["path", ("created_at", admin.DateFieldListFilter)]
+    exclude = ["body", "key"]
+    show_full_result_count = False
+    change_list_template = "admin/recording/cachedresponse/change_list.html"
+
+    @admin.display(boolean=True)
+    def fresh(self, obj: CachedResponse) -> bool:
+        return obj.expires_at > timezone.now()
+
+    def get_urls(self) -> list:
+        purge = self.admin_site.admin_view(self.purge_view)
+        return [path("purge/", purge, name="recording_cachedresponse_purge"), *super().get_urls()]
+
+    def purge_view(self, request: HttpRequest) -> HttpResponse:
+        from django.shortcuts import redirect
+
+        if request.method == "POST" and self.has_delete_permission(request):
+            rows = CachedResponse.objects.all()
+            if request.POST.get("what") != "all":
+                rows = rows.filter(expires_at__lte=timezone.now())
+            deleted, _ = rows.delete()
+            self.message_user(request, f"Purged {deleted} cached responses.")
+        return redirect("admin:recording_cachedresponse_changelist")
