@@ -82,6 +82,7 @@ class RouteAdmin(admin.ModelAdmin):
     list_editable = ["position", "enabled"]
     list_filter = ["enabled", "source", "upstream"]
     search_fields = ["name", "match_model", "rewrite_model"]
+    readonly_fields = ["source"]
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view(self.explain_view)
@@ -111,3 +112,4 @@ class ModelMappingAdmin(admin.ModelAdmin):
     list_editable = ["position", "enabled"]
     list_filter = ["enabled", "source"]
     search_fields = ["pattern", "replacement"]
+    readonly_fields = ["source"]

@@ -54,7 +54,7 @@ def export_config(with_secrets: bool = False) -> tuple[dict, list[str]]:
     """The whole configuration in the routes-file shape, and warnings for what was left out."""
     warnings = []
     upstreams = []
-    for row in Upstream.objects.order_by("name"):
+    for row in Upstream.objects.order_by("pk"):
         upstreams.append(_upstream(row, with_secrets))
         if row.api_key and not with_secrets:
             warnings.append(f"upstream {row.name!r}: API key left out (use --with-secrets)")
