@@ -1,0 +1,55 @@
+"""Playwright driving Debian's Chromium, with nothing allowed to leave the host."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@contextlib.contextmanager
+def browser_page(base_url: str) -> Iterator[tuple[object, list[str], list[str]]]:
+    """A page, the problems seen (page errors, failed loads), and requests that tried to
+    leave the host."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    outside: list[str] = []
+    host = urlsplit(base_url).hostname
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(base_url=base_url)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("response", lambda r: r.status >= 400 and errors.append(f"{r.status} {r.url}"))
+
+        def guard(route) -> None:
+            if urlsplit(route.request.url).hostname in (host, "localhost", "127.0.0.1"):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", guard)
+        try:
+            yield page, errors, outside
+        finally:
+            browser.close()
+
+
+def log_in(page, username: str, password: str) -> None:
+    page.goto("/admin/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/")
