@@ -10,6 +10,7 @@ from ninja.errors import AuthorizationError
 from ninja.security import APIKeyCookie
 
 from analytics import queries
+from analytics import stats as range_stats
 from recording.models import Conversation, RequestBody, RequestLog
 from recording.writer import writer
 
@@ -66,8 +67,8 @@ def inflight(request: HttpRequest) -> dict:
 
 
 @router.get("/stats", summary="Totals, by service and model, last hour")
-def stats(request: HttpRequest) -> dict:
-    data = queries.stats()
+def stats(request: HttpRequest, range: str = "all") -> dict:
+    data = range_stats.stats(range if range in range_stats.RANGES else "all")
     data["recording"] = {
         "enabled": settings.ENABLE_LOGGING,
         "queued": writer.stats.queued,
@@ -76,3 +77,8 @@ def stats(request: HttpRequest) -> dict:
         "failures": writer.stats.failures,
     }
     return data
+
+
+@router.get("/performance", summary="Points and per-model figures for the performance page")
+def performance(request: HttpRequest, range: str = "24h", service: str = "") -> dict:
+    return range_stats.performance(range if range in range_stats.RANGES else "24h", service)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 from ninja import Schema
 
@@ -87,40 +87,3 @@ def inflight(now: datetime | None = None) -> list[dict]:
     for row in out:
         row["elapsed_ms"] = round((now - row["started_at"]).total_seconds() * 1000)
     return out
-
-
-def _totals(rows) -> dict:
-    totals = rows.aggregate(
-        requests=Count("id"),
-        errors=Count("id", filter=Q(state=State.ERROR)),
-        cancelled=Count("id", filter=Q(state=State.CANCELLED)),
-        prompt_tokens=Sum("prompt_tokens"),
-        completion_tokens=Sum("completion_tokens"),
-        avg_duration_ms=Avg("duration_ms"),
-    )
-    totals["prompt_tokens"] = totals["prompt_tokens"] or 0
-    totals["completion_tokens"] = totals["completion_tokens"] or 0
-    totals["error_rate"] = totals["errors"] / totals["requests"] if totals["requests"] else 0.0
-    return totals
-
-
-def stats(now: datetime | None = None) -> dict:
-    now = now or timezone.now()
-    rows = RequestLog.objects.all()
-    by_service = dict(rows.values_list("service").annotate(n=Count("id")).order_by())
-    by_model = list(
-        rows.values("model_in")
-        .annotate(
-            requests=Count("id"),
-            errors=Count("id", filter=Q(state=State.ERROR)),
-            avg_duration_ms=Avg("duration_ms"),
-        )
-        .order_by("-requests")[:20]
-    )
-    return {
-        "total": _totals(rows),
-        "by_service": by_service,
-        "by_model": [{"model": m.pop("model_in"), **m} for m in by_model],
-        "inflight": rows.filter(state=State.IN_PROGRESS).count(),
-        "last_hour": _totals(rows.filter(started_at__gte=now - timedelta(hours=1))),
-    }

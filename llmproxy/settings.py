@@ -161,7 +161,6 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Served by WhiteNoise straight from the apps' and the project's static folders: no
 # collectstatic step, no CDN.

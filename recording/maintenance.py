@@ -12,15 +12,23 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from recording.models import RequestBody, RequestLog, State
+from recording.rollup import StatDeltas
 
 log = logging.getLogger(__name__)
 BATCH = 2000
 VACUUM_AFTER = 10_000  # rows deleted before SQLite gives free pages back
 
 
+@transaction.atomic
 def mark_interrupted(node: str) -> int:
     """Rows this node left in progress (it was killed or crashed) become interrupted."""
-    return RequestLog.objects.filter(state=State.IN_PROGRESS, node=node).update(
+    rows = RequestLog.objects.select_for_update().filter(state=State.IN_PROGRESS, node=node)
+    deltas = StatDeltas()
+    for row in rows.values("started_at", "service", "model_in"):
+        deltas.add({**row, "state": State.INTERRUPTED})
+    for statement in deltas.statements():
+        statement.execute()
+    return rows.update(
         state=State.INTERRUPTED,
         finished_at=timezone.now(),
         error="the gateway stopped before the request finished",

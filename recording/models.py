@@ -150,3 +150,32 @@ class CachedResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path} {self.model} ({self.hits} hits)"
+
+
+class HourlyStat(models.Model):
+    """Finished requests summed per hour, service and model: statistics without scanning logs.
+
+    The writer adds to these with one UPSERT per key, so several writers (workers,
+    nodes) can add at the same time without losing counts.
+    """
+
+    hour = models.DateTimeField()
+    service = models.CharField(max_length=8)
+    model = models.CharField(max_length=200)
+    requests = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    duration_ms_sum = models.FloatField(default=0)
+    duration_count = models.PositiveIntegerField(default=0)
+    ttft_ms_sum = models.FloatField(default=0)
+    ttft_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "service", "model"],
+                                               name="hourly_stat_key")]
+        indexes = [models.Index(fields=["hour"], name="hourly_stat_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}h {self.service} {self.model}: {self.requests}"

@@ -27,7 +27,8 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 
 from recording import bulk
 from recording.models import Conversation, RequestBody, RequestLog
-from recording.recorder import body_row, conversation_row, finish_fields, log_row
+from recording.recorder import body_row, conversation_row, finish_fields, log_row, start_fields
+from recording.rollup import StatDeltas
 from routing.exchange import Exchange
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class _Rows:
     bodies: list = field(default_factory=list)
     conversations: list = field(default_factory=list)
     items: list = field(default_factory=list)
+    stats: StatDeltas = field(default_factory=StatDeltas)
+    events: list = field(default_factory=list)  # (kind, row) for the live dashboard
 
     def add(self, other: _Rows) -> None:
         """Take another part's rows, turned into query parameters (the Python work)."""
@@ -57,6 +60,8 @@ class _Rows:
         self.bodies += bulk.values(RequestBody, other.bodies)
         self.conversations += bulk.values(Conversation, other.conversations)
         self.items += other.items
+        self.stats.merge(other.stats)
+        self.events += other.events
 
     def statements(self) -> list[bulk.Statement]:
         """Few statements for the whole batch, from rows already made parameters by add()."""
@@ -65,6 +70,7 @@ class _Rows:
             *bulk.update(RequestLog, self.updates),
             *bulk.insert(RequestBody, self.bodies),
             *bulk.insert(Conversation, self.conversations),
+            *self.stats.statements(),
         ]
 
     @classmethod
@@ -90,6 +96,7 @@ class Writer:
         self._lock = threading.Lock()  # one write cycle at a time (task, flush, shutdown)
         self._database = ThreadPoolExecutor(1, thread_name_prefix="record-db")
         self._backoff = 0.0
+        self._listeners: list = []
         self.stats = WriterStats()
 
     # --- on the request path: cheap, never blocks --------------------------------
@@ -142,10 +149,10 @@ class Writer:
         try:
             if not item.inserted:
                 row, fields = log_row(exchange, item.finished)
-                new = [row]
-                update = []
+                new, update = [row], []
             else:
                 fields = finish_fields(exchange)
+                row = {**start_fields(exchange), **fields}
                 new, update = [], [(exchange.id, fields)]
             bodies = [body_row(exchange)] if item.finished else []
             conversation = conversation_row(exchange, fields) if item.finished else None
@@ -157,12 +164,16 @@ class Writer:
         rows.bodies += bodies
         rows.conversations += [conversation] if conversation is not None else []
         rows.items.append(item)
+        if item.finished:
+            rows.stats.add(row)
+        rows.events.append(("finished" if item.finished else "started", row))
 
-    def _store_or_back_off(self, rows: _Rows, statements: list[bulk.Statement]) -> None:
+    def _store_or_back_off(self, rows: _Rows, statements: list[bulk.Statement]) -> bool:
         """On the database thread: write, or keep the rows for a later try."""
         try:
             self._store(rows, statements)
             self._backoff = 0.0
+            return True
         except (OperationalError, InterfaceError) as exc:  # locked, or unreachable
             self.stats.failures += 1
             self.stats.last_error = str(exc)[:300]
@@ -181,6 +192,7 @@ class Writer:
                     self._store(single, single.statements())
                 except DatabaseError as exc:
                     self._drop(item, exc)
+            return True
 
     def _store(self, rows: _Rows, statements: list[bulk.Statement]) -> None:
         with transaction.atomic():
