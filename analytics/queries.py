@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Q
 from django.utils import timezone
@@ -46,6 +46,8 @@ class LogFilter(Schema):
     status: int | None = None
     state: str = ""
     workflow: str = ""
+    upstream: str = ""
+    client: str = ""
     since: datetime | None = None
     until: datetime | None = None
 
@@ -60,6 +62,10 @@ class LogFilter(Schema):
             rows = rows.filter(state=self.state)
         if self.workflow:
             rows = rows.filter(workflow=self.workflow)
+        if self.upstream:
+            rows = rows.filter(upstream=self.upstream)
+        if self.client:
+            rows = rows.filter(client=self.client)
         if self.since:
             rows = rows.filter(started_at__gte=self.since)
         if self.until:

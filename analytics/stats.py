@@ -17,9 +17,15 @@ from django.utils import timezone
 from recording.models import HourlyStat, RequestLog, State
 from recording.rollup import SUMS, hour_of
 
-RANGES = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "24h": timedelta(days=1),
-          "7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
-SAMPLE = 20_000
+RANGES = {
+    "1h": timedelta(hours=1),
+    "6h": timedelta(hours=6),
+    "24h": timedelta(days=1),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "all": None,
+}
+SAMPLE = 10_000
 FINISHED = ~Q(state=State.IN_PROGRESS)
 
 
@@ -34,13 +40,21 @@ def _raw_sums(start: datetime | None, end: datetime, service: str) -> dict[tuple
         rows = rows.filter(started_at__gte=start)
     if service:
         rows = rows.filter(service=service)
-    grouped = rows.values("service", "model_in").order_by().annotate(
-        requests=Count("id"),
-        errors=Count("id", filter=Q(state__in=[State.ERROR, State.INTERRUPTED])),
-        cancelled=Count("id", filter=Q(state=State.CANCELLED)),
-        prompt_tokens=Sum("prompt_tokens"), completion_tokens=Sum("completion_tokens"),
-        duration_ms_sum=Sum("duration_ms"), duration_count=Count("duration_ms"),
-        ttft_ms_sum=Sum("ttft_ms"), ttft_count=Count("ttft_ms"))
+    grouped = (
+        rows.values("service", "model_in")
+        .order_by()
+        .annotate(
+            requests=Count("id"),
+            errors=Count("id", filter=Q(state__in=[State.ERROR, State.INTERRUPTED])),
+            cancelled=Count("id", filter=Q(state=State.CANCELLED)),
+            prompt_tokens=Sum("prompt_tokens"),
+            completion_tokens=Sum("completion_tokens"),
+            duration_ms_sum=Sum("duration_ms"),
+            duration_count=Count("duration_ms"),
+            ttft_ms_sum=Sum("ttft_ms"),
+            ttft_count=Count("ttft_ms"),
+        )
+    )
     return {(g["service"], g["model_in"]): [g[k] or 0 for k in SUMS] for g in grouped}
 
 
@@ -50,15 +64,19 @@ def _rollup_sums(first_hour: datetime | None, last_hour: datetime, service: str)
         rows = rows.filter(hour__gte=first_hour)
     if service:
         rows = rows.filter(service=service)
-    grouped = rows.values("service", "model").order_by().annotate(
-        **{f"s_{k}": Sum(k) for k in SUMS})
+    grouped = (
+        rows.values("service", "model").order_by().annotate(**{f"s_{k}": Sum(k) for k in SUMS})
+    )
     return {(g["service"], g["model"]): [g[f"s_{k}"] or 0 for k in SUMS] for g in grouped}
 
 
 def range_sums(start: datetime | None, end: datetime, service: str = "") -> dict[tuple, list]:
     """Sums (in SUMS order) per (service, model) of the requests finished in [start, end)."""
-    first_whole = None if start is None else hour_of(start) + (
-        timedelta(hours=1) if start != hour_of(start) else timedelta(0))
+    first_whole = (
+        None
+        if start is None
+        else hour_of(start) + (timedelta(hours=1) if start != hour_of(start) else timedelta(0))
+    )
     last_whole = hour_of(end)
     parts = []
     if first_whole is not None and first_whole >= last_whole:
@@ -86,10 +104,12 @@ def summarize(values: list) -> dict:
         "prompt_tokens": int(s["prompt_tokens"]),
         "completion_tokens": int(s["completion_tokens"]),
         "avg_duration_ms": s["duration_ms_sum"] / s["duration_count"]
-        if s["duration_count"] else None,
+        if s["duration_count"]
+        else None,
         "avg_ttft_ms": s["ttft_ms_sum"] / s["ttft_count"] if s["ttft_count"] else None,
         "tokens_per_second": s["completion_tokens"] * 1000 / s["duration_ms_sum"]
-        if s["duration_ms_sum"] else None,
+        if s["duration_ms_sum"]
+        else None,
     }
 
 
@@ -127,8 +147,9 @@ def stats(range_name: str = "all", now: datetime | None = None) -> dict:
     for (service, model), values in sums.items():
         by_service[service] += values[0]
         by_model[model] = [a + b for a, b in zip(by_model[model], values, strict=True)]
-    durations = list(sample(start, now).exclude(duration_ms=None)
-                     .values_list("duration_ms", flat=True)[:5000])
+    durations = list(
+        sample(start, now).exclude(duration_ms=None).values_list("duration_ms", flat=True)[:5000]
+    )
     totals = summarize(total(sums))
     totals["median_duration_ms"] = percentile(durations, 50)
     models = sorted(by_model.items(), key=lambda kv: -kv[1][0])[:20]
@@ -142,14 +163,24 @@ def stats(range_name: str = "all", now: datetime | None = None) -> dict:
     }
 
 
-def performance(range_name: str = "24h", service: str = "", points: int = 3000,
-                now: datetime | None = None) -> dict:
+def performance(
+    range_name: str = "24h", service: str = "", points: int = 3000, now: datetime | None = None
+) -> dict:
     """Points for the scatter plots and a line per model."""
     now = now or timezone.now()
     start = range_start(range_name, now)
-    rows = list(sample(start, now, service).values(
-        "id", "model_in", "state", "completion_tokens", "prompt_tokens", "duration_ms",
-        "ttft_ms", "started_at")[:SAMPLE])
+    rows = list(
+        sample(start, now, service).values(
+            "id",
+            "model_in",
+            "state",
+            "completion_tokens",
+            "prompt_tokens",
+            "duration_ms",
+            "ttft_ms",
+            "started_at",
+        )[:SAMPLE]
+    )
     by_model: dict[str, list] = defaultdict(list)
     for row in rows:
         by_model[row["model_in"]].append(row)
@@ -163,13 +194,28 @@ def performance(range_name: str = "24h", service: str = "", points: int = 3000,
         durations = [r["duration_ms"] for r in ok if r["duration_ms"] is not None]
         ttfts = [r["ttft_ms"] for r in ok if r["ttft_ms"] is not None]
         summary = summarize(values)
-        models.append({"model": model, "count": summary["requests"],
-                       "error_rate": summary["error_rate"],
-                       "p50_ms": percentile(durations, 50), "p95_ms": percentile(durations, 95),
-                       "p50_ttft_ms": percentile(ttfts, 50),
-                       "tokens_per_second": summary["tokens_per_second"]})
-    plotted = [{"id": str(r["id"]), "model": r["model_in"], "state": r["state"],
-                "completion_tokens": r["completion_tokens"], "prompt_tokens": r["prompt_tokens"],
-                "duration_ms": r["duration_ms"], "ttft_ms": r["ttft_ms"]}
-               for r in rows[:points] if r["duration_ms"] is not None]
+        models.append(
+            {
+                "model": model,
+                "count": summary["requests"],
+                "error_rate": summary["error_rate"],
+                "p50_ms": percentile(durations, 50),
+                "p95_ms": percentile(durations, 95),
+                "p50_ttft_ms": percentile(ttfts, 50),
+                "tokens_per_second": summary["tokens_per_second"],
+            }
+        )
+    plotted = [
+        {
+            "id": str(r["id"]),
+            "model": r["model_in"],
+            "state": r["state"],
+            "completion_tokens": r["completion_tokens"],
+            "prompt_tokens": r["prompt_tokens"],
+            "duration_ms": r["duration_ms"],
+            "ttft_ms": r["ttft_ms"],
+        }
+        for r in rows[:points]
+        if r["duration_ms"] is not None
+    ]
     return {"range": range_name, "service": service, "points": plotted, "models": models}

@@ -12,8 +12,12 @@ from django.core.asgi import get_asgi_application
 
 django_app = get_asgi_application()  # sets Django up before the imports below
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from analytics.routing import websocket_urlpatterns  # noqa: E402
 from llmproxy import handler, lifecycle  # noqa: E402
 
 PROXY_PREFIXES = ("/v1/",)
@@ -100,10 +104,13 @@ async def http(scope: dict, receive, send) -> None:
         await django_app(scope, receive, send)
 
 
-async def application(scope: dict, receive, send) -> None:
-    if scope["type"] == "http":
-        await http(scope, receive, send)
-    elif scope["type"] == "lifespan":
-        await lifespan(scope, receive, send)
-    else:
-        raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")
+application = ProtocolTypeRouter(
+    {
+        "http": http,
+        "lifespan": lifespan,
+        # The dashboard's live channel: the admin's session, and only from our own pages.
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

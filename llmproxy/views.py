@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from analytics.views import dashboard
 from llmproxy import __version__
 
 ENDPOINTS = [
@@ -13,11 +14,17 @@ ENDPOINTS = [
     "POST /v1/completions",
     "GET /v1/models",
     "GET /v1/docs",
+    "POST /api/chat",
+    "POST /api/generate",
+    "GET /api/tags",
     "GET /health",
 ]
 
 
-async def home(request: HttpRequest) -> JsonResponse:
+def home(request: HttpRequest) -> HttpResponse:
+    """Browsers get the dashboard; API clients get what the service is."""
+    if "text/html" in request.headers.get("Accept", ""):
+        return dashboard(request)
     return JsonResponse({"service": "llmproxy", "version": __version__, "endpoints": ENDPOINTS})
 
 

@@ -173,8 +173,9 @@ class HourlyStat(models.Model):
     ttft_count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["hour", "service", "model"],
-                                               name="hourly_stat_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["hour", "service", "model"], name="hourly_stat_key")
+        ]
         indexes = [models.Index(fields=["hour"], name="hourly_stat_hour")]
 
     def __str__(self) -> str:

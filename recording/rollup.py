@@ -10,8 +10,17 @@ from django.db import connection
 from recording.bulk import Statement
 from recording.models import HourlyStat, State
 
-SUMS = ("requests", "errors", "cancelled", "prompt_tokens", "completion_tokens",
-        "duration_ms_sum", "duration_count", "ttft_ms_sum", "ttft_count")
+SUMS = (
+    "requests",
+    "errors",
+    "cancelled",
+    "prompt_tokens",
+    "completion_tokens",
+    "duration_ms_sum",
+    "duration_count",
+    "ttft_ms_sum",
+    "ttft_count",
+)
 
 Key = tuple[datetime, str, str]
 
@@ -55,11 +64,15 @@ class StatDeltas:
         table = quote(HourlyStat._meta.db_table)
         columns = ["hour", "service", "model", *SUMS]
         sets = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in SUMS)
-        sql = (f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "
-               f"VALUES ({', '.join(['%s'] * len(columns))}) "
-               f"ON CONFLICT ({quote('hour')}, {quote('service')}, {quote('model')}) "
-               f"DO UPDATE SET {sets}")
+        sql = (
+            f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "
+            f"VALUES ({', '.join(['%s'] * len(columns))}) "
+            f"ON CONFLICT ({quote('hour')}, {quote('service')}, {quote('model')}) "
+            f"DO UPDATE SET {sets}"
+        )
         adapt = connection.ops.adapt_datetimefield_value
-        params = [(adapt(hour), service, model[:200], *values)
-                  for (hour, service, model), values in self.sums.items()]
+        params = [
+            (adapt(hour), service, model[:200], *values)
+            for (hour, service, model), values in self.sums.items()
+        ]
         return [Statement(sql, params)]

@@ -129,9 +129,23 @@ class Writer:
             await asyncio.sleep(0)
         if rows.items:
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(
+            stored = await loop.run_in_executor(
                 self._database, self._store_or_back_off, rows, rows.statements()
             )
+            if stored:
+                await self._notify(rows.events)
+
+    async def _notify(self, events: list) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(events)
+            except Exception:  # a listener's trouble must never stop the recording
+                log.warning("recording listener %s failed", listener, exc_info=True)
+
+    def on_written(self, listener) -> None:
+        """Call `await listener([(kind, row), ...])` after each written batch (live views)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
 
     # --- shared by the task and by flush() ----------------------------------------
     def _take_events(self) -> None:
@@ -183,6 +197,7 @@ class Writer:
             self._backoff = min(
                 max(self._backoff * 2, settings.RECORD_FLUSH_SECONDS * 2), MAX_BACKOFF
             )
+            return False
         except DatabaseError:  # one bad row must not block the others: one by one
             for item in rows.items:
                 part = _Rows()

@@ -1,0 +1,46 @@
+"""The one broadcaster: written request rows go to the dashboards as live events."""
+
+from __future__ import annotations
+
+from channels.layers import get_channel_layer
+
+GROUP = "dashboard"
+FIELDS = (
+    "state",
+    "status",
+    "service",
+    "endpoint",
+    "client",
+    "node",
+    "workflow",
+    "upstream",
+    "route",
+    "model_in",
+    "model_out",
+    "stream",
+    "duration_ms",
+    "ttft_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "tokens_estimated",
+    "cache_hit",
+    "error",
+)
+
+
+def event(kind: str, row: dict) -> dict:
+    """A JSON-safe summary of one row (never its bodies)."""
+    data = {k: row.get(k) for k in FIELDS}
+    data["id"] = str(row["id"])
+    data["started_at"] = row["started_at"].isoformat()
+    data["error"] = (data["error"] or "")[:300]
+    return {"event": kind, "request": data}
+
+
+async def publish_request_events(events: list[tuple[str, dict]]) -> None:
+    layer = get_channel_layer()
+    if layer is None or not events:
+        return
+    await layer.group_send(
+        GROUP, {"type": "request.events", "events": [event(kind, row) for kind, row in events]}
+    )
