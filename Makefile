@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 
-.PHONY: run test bench lint migrate fake-upstream
+.PHONY: run test bench lint migrate fake-upstream screenshots
 
 $(PYTHON):
 	@py=$$(scripts/find-python) && "$$py" -m venv $(VENV)
@@ -35,3 +35,6 @@ bench: $(VENV)/.installed-dev
 
 fake-upstream: $(VENV)/.installed
 	$(PYTHON) manage.py fakeupstream --port 9100
+
+screenshots: $(VENV)/.installed-dev
+	$(PYTHON) scripts/screenshots.py

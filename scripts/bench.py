@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -168,6 +170,70 @@ def report(rows: list[dict], concurrency: list[int]) -> str:
     return "\n".join(lines)
 
 
+DASHBOARD_URLS = [
+    "/api/stats",
+    "/api/stats?range=24h",
+    "/api/logs",
+    "/api/logs?model=llama3-70b&status=502",
+    "/api/performance",
+    "/api/performance?range=7d",
+    "/api/inflight",
+    "/",
+]
+
+
+def dashboard_timings(work: Path, fake_url: str, rows: int) -> str:
+    """Median answer times of the dashboard's APIs with `rows` generated request logs."""
+    gateway, url = start_gateway(work, fake_url, ENABLE_LOGGING="false")
+    env = gateway.env
+    try:
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run(
+            [*manage, "generate_logs", "--count", str(rows)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                *manage,
+                "createsuperuser",
+                "--noinput",
+                "--username",
+                "bench",
+                "--email",
+                "bench@example.com",
+            ],
+            env={**env, "DJANGO_SUPERUSER_PASSWORD": "bench-password-1"},
+            check=True,
+            capture_output=True,
+        )
+        lines = [f"| request ({rows:,} logged requests, SQLite) | median ms |", "|---|---|"]
+        with httpx.Client(base_url=url, timeout=60) as session:
+            session.get("/admin/login/")
+            session.post(
+                "/admin/login/",
+                data={
+                    "username": "bench",
+                    "password": "bench-password-1",
+                    "csrfmiddlewaretoken": session.cookies["csrftoken"],
+                },
+            )
+            for path in DASHBOARD_URLS:
+                accept = "text/html" if path == "/" else "application/json"
+                times = []
+                for _ in range(7):
+                    start = time.perf_counter()
+                    response = session.get(path, headers={"Accept": accept})
+                    response.raise_for_status()
+                    times.append((time.perf_counter() - start) * 1000)
+                label = "dashboard first paint (HTML)" if path == "/" else path
+                lines.append(f"| `{label}` | {statistics.median(times):.1f} |")
+    finally:
+        gateway.stop()
+    return "\n".join(lines)
+
+
 def variants(compare: bool) -> list[tuple[str, list[str], dict[str, str]]]:
     """The gateway as shipped, and with --compare the alternatives it was chosen over."""
     shipped = [
@@ -190,6 +256,12 @@ def main() -> None:
     parser.add_argument("--stream-rounds", type=int, default=200)
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between runs")
     parser.add_argument(
+        "--dashboard-rows",
+        type=int,
+        default=1_000_000,
+        help="logged requests for the dashboard timings (0: skip)",
+    )
+    parser.add_argument(
         "--compare", action="store_true", help="also measure daphne and httpx's default transport"
     )
     args = parser.parse_args()
@@ -208,6 +280,11 @@ def main() -> None:
                 procs.append(gateway)
                 rows.append(measure(name, gateway_url, gateway.proc.pid, script, args))
                 gateway.stop()
+            dashboard = (
+                dashboard_timings(work, fake_url, args.dashboard_rows)
+                if args.dashboard_rows
+                else ""
+            )
         finally:
             for proc in procs:
                 proc.stop()
@@ -216,6 +293,8 @@ def main() -> None:
         f"wrk {args.duration:g} s per run, body {len(json.dumps(BODY))} bytes\n"
     )
     print(report(rows, args.concurrency))
+    if dashboard:
+        print("\n" + dashboard)
 
 
 if __name__ == "__main__":

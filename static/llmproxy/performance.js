@@ -90,7 +90,7 @@
   });
   form.addEventListener("change", load);
 
-  charts.duration = chart("chart-duration", "completion tokens", "duration");
-  charts.ttft = chart("chart-ttft", "prompt tokens", "time to first token");
+  charts.duration = chart("chart-duration", "completion tokens", "duration (ms)");
+  charts.ttft = chart("chart-ttft", "prompt tokens", "time to first token (ms)");
   render(initial());
 })();
