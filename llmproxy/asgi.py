@@ -28,7 +28,10 @@ OLLAMA_BANNER = b"Ollama is running"
 
 
 def is_proxy_path(path: str) -> bool:
-    return path in PROXY_PATHS or path.startswith(PROXY_PREFIXES)
+    """The API paths; the docs are a page, so they keep the full stack (and its CSP)."""
+    return (path in PROXY_PATHS or path.startswith(PROXY_PREFIXES)) and not path.startswith(
+        "/v1/docs"
+    )
 
 
 async def ollama_root(scope: dict, send) -> None:

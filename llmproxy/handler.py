@@ -25,7 +25,11 @@ from routing.responses import RelayResponse
 
 log = logging.getLogger(__name__)
 
-BASE_HEADERS = [(b"x-content-type-options", b"nosniff")]
+BASE_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
 
 
 async def send_json(send, status: int, body: dict, headers: list | None = None) -> None:

@@ -6,6 +6,7 @@ import os
 import socket
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -51,6 +52,20 @@ def listeners(host: str, port: int) -> list[Listener]:
     return found
 
 
+def ensure_admin() -> str | None:
+    """Create the admin from ADMIN_USERNAME/ADMIN_PASSWORD, or say how to make one."""
+    users = get_user_model().objects
+    if settings.ADMIN_USERNAME and settings.ADMIN_PASSWORD:
+        if users.filter(username=settings.ADMIN_USERNAME).exists():
+            return None
+        users.create_superuser(settings.ADMIN_USERNAME, "", settings.ADMIN_PASSWORD)
+        return f"Created the admin user {settings.ADMIN_USERNAME!r} (ADMIN_USERNAME)."
+    if users.filter(is_staff=True, is_active=True).exists():
+        return None
+    return ("No admin user yet: run `python manage.py createsuperuser` (or set ADMIN_USERNAME "
+            "and ADMIN_PASSWORD) to open the dashboard and the admin.")
+
+
 def prepare(host: str, port: int) -> tuple[list[Listener], list[str]]:
     """Everything before serving; returns the listeners and lines for the banner."""
     lines = ["Applied database migrations."] if migrate_if_needed() else []
@@ -59,6 +74,8 @@ def prepare(host: str, port: int) -> tuple[list[Listener], list[str]]:
         mapping = read_mappings(settings.MAPPINGS_FILE)
         apply_mappings(mapping)
         lines.append(f"MAPPINGS_FILE {settings.MAPPINGS_FILE}: {len(mapping)} workflows")
+    if admin := ensure_admin():
+        lines.append(admin)
     node = node_name(port)
     if interrupted := mark_interrupted(node):
         lines.append(f"Marked {interrupted} requests left in progress by {node} as interrupted.")

@@ -182,9 +182,7 @@ class RequestLogAdmin(ReadOnlyAdmin):
     def _pre(self, text: str) -> str:
         with contextlib.suppress(ValueError):  # JSON is shown indented, anything else as is
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        return format_html(
-            '<pre style="white-space: pre-wrap; max-height: 30em; overflow: auto">{}</pre>', text
-        )
+        return format_html('<pre class="body">{}</pre>', text)
 
     @admin.display(description="request headers (redacted)")
     def request_headers(self, obj: RequestLog) -> str:

@@ -27,7 +27,7 @@ from routing.pipeline import (
 from routing.relay import relay
 from routing.responses import RelayResponse, json_response
 from routing.sse import SSEEvent
-from routing.validation import parse_json_object
+from routing.validation import check_messages, check_sampling, parse_json_object
 
 router = Router(tags=["Ollama"])
 NDJSON = "application/x-ndjson"
@@ -93,10 +93,12 @@ async def proxy_ollama(request: HttpRequest, chat: bool) -> HttpResponse:
         body = parse_json_object(exchange.raw_request)
         if chat:
             openai_body = chat_request(body)
+            check_messages(openai_body["messages"])
         else:
             openai_body, exchange.kind = generate_request(body)
             if body.get("prompt") == "" and not body.get("images"):
                 return json_response(loaded(body["model"]))
+        check_sampling(openai_body)
         await prepare(exchange, request, openai_body, think_setting(body))
         strip_unsupported(exchange.body, exchange.decision.upstream.base_url)
         reply = OllamaReply(exchange.model_in, chat=chat)

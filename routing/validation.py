@@ -31,16 +31,57 @@ def require_model(body: dict, default_model: str) -> str:
     return model
 
 
-def check_openai_body(body: dict, kind: str) -> None:
-    """The fields without which an upstream cannot answer."""
-    if kind == CHAT:
-        messages = body.get("messages")
-        if messages is None:
-            raise BadRequestError("'messages' is a required property.", param="messages")
-        if not isinstance(messages, list) or not messages:
-            raise BadRequestError("'messages' must be a non-empty array.", param="messages")
-    elif "prompt" not in body or body["prompt"] is None:
-        raise BadRequestError("'prompt' is a required property.", param="prompt")
+ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+# OpenAI's bounds: (field, lowest, highest); None: no bound on that side.
+NUMBER_BOUNDS = (
+    ("temperature", 0, 2),
+    ("top_p", 0, 1),
+    ("frequency_penalty", -2, 2),
+    ("presence_penalty", -2, 2),
+)
+POSITIVE_INTEGERS = ("max_tokens", "max_completion_tokens", "n")
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_messages(messages: object) -> None:
+    if messages is None:
+        raise BadRequestError("'messages' is a required property.", param="messages")
+    if not isinstance(messages, list) or not messages:
+        raise BadRequestError("'messages' must be a non-empty array.", param="messages")
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise BadRequestError(f"'messages[{i}]' must be an object.", param=f"messages[{i}]")
+        if message.get("role") not in ROLES:
+            raise BadRequestError(
+                f"'messages[{i}].role' must be one of {', '.join(sorted(ROLES))}.",
+                param=f"messages[{i}].role",
+            )
+
+
+def check_sampling(body: dict) -> None:
+    """OpenAI's bounds on the sampling fields, checked before anything goes upstream."""
+    for field, low, high in NUMBER_BOUNDS:
+        value = body.get(field)
+        if value is not None and (not is_number(value) or not low <= value <= high):
+            raise BadRequestError(f"'{field}' must be a number from {low} to {high}.", param=field)
+    for field in POSITIVE_INTEGERS:
+        value = body.get(field)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 1
+        ):
+            raise BadRequestError(f"'{field}' must be a positive integer.", param=field)
     stream = body.get("stream", False)
     if stream is not None and not isinstance(stream, bool):
         raise BadRequestError("'stream' must be a boolean.", param="stream")
+
+
+def check_openai_body(body: dict, kind: str) -> None:
+    """The fields without which an upstream cannot answer, and OpenAI's bounds."""
+    if kind == CHAT:
+        check_messages(body.get("messages"))
+    elif "prompt" not in body or body["prompt"] is None:
+        raise BadRequestError("'prompt' is a required property.", param="prompt")
+    check_sampling(body)

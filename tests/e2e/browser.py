@@ -31,6 +31,8 @@ def browser_page(base_url: str) -> Iterator[tuple[object, list[str], list[str]]]
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(base_url=base_url)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        # Content-Security-Policy refusals and failed loads are reported on the console.
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
         page.on("response", lambda r: r.status >= 400 and errors.append(f"{r.status} {r.url}"))
 
         def guard(route) -> None:

@@ -118,3 +118,52 @@ async def test_a_body_over_the_size_limit_is_a_413_before_reading_it(gateway, up
 
 async def test_an_unknown_proxy_path_is_a_json_404(gateway, upstream):
     assert_openai_error(await gateway.post("/v1/nothing-here", json={}), 404)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("temperature", 2.5),
+        ("temperature", -0.1),
+        ("temperature", "hot"),
+        ("top_p", 1.5),
+        ("max_tokens", 0),
+        ("max_tokens", 2.5),
+        ("max_tokens", True),
+        ("n", -1),
+        ("frequency_penalty", 3),
+        ("stream", "yes"),
+    ],
+)
+async def test_out_of_bounds_fields_are_400s_naming_the_field(gateway, upstream, field, value):
+    route = upstream.post("/v1/chat/completions")
+    response = await gateway.post(CHAT, json={**HELLO, field: value})
+    assert_openai_error(response, 400, field)
+    assert not route.called
+
+
+@pytest.mark.parametrize(
+    ("messages", "param"),
+    [
+        ([{"role": "wizard", "content": "x"}], "messages[0].role"),
+        (["text"], "messages[0]"),
+        ([{"content": "no role"}], "messages[0].role"),
+        ({"role": "user"}, "messages"),
+    ],
+)
+async def test_messages_must_be_objects_with_a_known_role(gateway, upstream, messages, param):
+    response = await gateway.post(CHAT, json={"model": "m", "messages": messages})
+    assert_openai_error(response, 400, param)
+
+
+async def test_bounds_hold_for_ollama_options_too(gateway, upstream):
+    response = await gateway.post(
+        "/api/chat",
+        json={
+            "model": "m",
+            "messages": [{"role": "user", "content": "x"}],
+            "options": {"temperature": 9},
+        },
+    )
+    assert response.status_code == 400
+    assert "temperature" in response.json()["error"]

@@ -1,0 +1,3 @@
+"""The Django tier of the protection features."""
+
+from tests.fixtures import gateway, gateway_settings, recorded, upstream  # noqa: F401
