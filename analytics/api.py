@@ -67,8 +67,8 @@ def inflight(request: HttpRequest) -> dict:
 
 
 @router.get("/stats", summary="Totals, by service and model, last hour")
-def stats(request: HttpRequest, range: str = "all") -> dict:
-    data = range_stats.stats(range if range in range_stats.RANGES else "all")
+def stats(request: HttpRequest, range: str = "all", key: str | None = None) -> dict:
+    data = range_stats.stats(range if range in range_stats.RANGES else "all", key=key)
     data["recording"] = {
         "enabled": settings.ENABLE_LOGGING,
         "queued": writer.stats.queued,

@@ -24,6 +24,7 @@ FIELDS = (
     "completion_tokens",
     "tokens_estimated",
     "cache_hit",
+    "gateway_key",
     "error",
 )
 

@@ -35,6 +35,7 @@ LOG_FIELDS = (
     "bytes_out",
     "error",
     "cache_hit",
+    "gateway_key",
 )
 
 
@@ -48,6 +49,7 @@ class LogFilter(Schema):
     workflow: str = ""
     upstream: str = ""
     client: str = ""
+    gateway_key: str = ""
     since: datetime | None = None
     until: datetime | None = None
 
@@ -66,6 +68,8 @@ class LogFilter(Schema):
             rows = rows.filter(upstream=self.upstream)
         if self.client:
             rows = rows.filter(client=self.client)
+        if self.gateway_key:
+            rows = rows.filter(gateway_key=self.gateway_key)
         if self.since:
             rows = rows.filter(started_at__gte=self.since)
         if self.until:

@@ -34,12 +34,16 @@ def range_start(name: str, now: datetime) -> datetime | None:
     return None if span is None else now - span
 
 
-def _raw_sums(start: datetime | None, end: datetime, service: str) -> dict[tuple, list]:
+def _raw_sums(
+    start: datetime | None, end: datetime, service: str, key: str | None
+) -> dict[tuple, list]:
     rows = RequestLog.objects.filter(FINISHED, started_at__lt=end)
     if start is not None:
         rows = rows.filter(started_at__gte=start)
     if service:
         rows = rows.filter(service=service)
+    if key is not None:
+        rows = rows.filter(gateway_key=key)
     grouped = (
         rows.values("service", "model_in")
         .order_by()
@@ -58,19 +62,25 @@ def _raw_sums(start: datetime | None, end: datetime, service: str) -> dict[tuple
     return {(g["service"], g["model_in"]): [g[k] or 0 for k in SUMS] for g in grouped}
 
 
-def _rollup_sums(first_hour: datetime | None, last_hour: datetime, service: str) -> dict:
+def _rollup_sums(
+    first_hour: datetime | None, last_hour: datetime, service: str, key: str | None
+) -> dict:
     rows = HourlyStat.objects.filter(hour__lt=last_hour)
     if first_hour is not None:
         rows = rows.filter(hour__gte=first_hour)
     if service:
         rows = rows.filter(service=service)
+    if key is not None:
+        rows = rows.filter(gateway_key=key)
     grouped = (
         rows.values("service", "model").order_by().annotate(**{f"s_{k}": Sum(k) for k in SUMS})
     )
     return {(g["service"], g["model"]): [g[f"s_{k}"] or 0 for k in SUMS] for g in grouped}
 
 
-def range_sums(start: datetime | None, end: datetime, service: str = "") -> dict[tuple, list]:
+def range_sums(
+    start: datetime | None, end: datetime, service: str = "", key: str | None = None
+) -> dict[tuple, list]:
     """Sums (in SUMS order) per (service, model) of the requests finished in [start, end)."""
     first_whole = (
         None
@@ -80,12 +90,12 @@ def range_sums(start: datetime | None, end: datetime, service: str = "") -> dict
     last_whole = hour_of(end)
     parts = []
     if first_whole is not None and first_whole >= last_whole:
-        parts.append(_raw_sums(start, end, service))
+        parts.append(_raw_sums(start, end, service, key))
     else:
-        parts.append(_rollup_sums(first_whole, last_whole, service))
+        parts.append(_rollup_sums(first_whole, last_whole, service, key))
         if start is not None and start < first_whole:
-            parts.append(_raw_sums(start, first_whole, service))
-        parts.append(_raw_sums(last_whole, end, service))
+            parts.append(_raw_sums(start, first_whole, service, key))
+        parts.append(_raw_sums(last_whole, end, service, key))
     merged: dict[tuple, list] = defaultdict(lambda: [0] * len(SUMS))
     for part in parts:
         for key, values in part.items():
@@ -138,10 +148,11 @@ def percentile(values: list[float], p: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
-def stats(range_name: str = "all", now: datetime | None = None) -> dict:
+def stats(range_name: str = "all", now: datetime | None = None, key: str | None = None) -> dict:
+    """Statistics of a range; `key` narrows them to one gateway key's requests."""
     now = now or timezone.now()
     start = range_start(range_name, now)
-    sums = range_sums(start, now)
+    sums = range_sums(start, now, key=key)
     by_service: dict[str, int] = defaultdict(int)
     by_model: dict[str, list] = defaultdict(lambda: [0] * len(SUMS))
     for (service, model), values in sums.items():
@@ -159,7 +170,7 @@ def stats(range_name: str = "all", now: datetime | None = None) -> dict:
         "by_service": dict(by_service),
         "by_model": [{"model": m, **summarize(v)} for m, v in models],
         "inflight": RequestLog.objects.filter(state=State.IN_PROGRESS).count(),
-        "last_hour": summarize(total(range_sums(now - timedelta(hours=1), now))),
+        "last_hour": summarize(total(range_sums(now - timedelta(hours=1), now, key=key))),
     }
 
 

@@ -70,6 +70,10 @@ def measure_overhead(scope: dict, send):
             ]
             if exchange is not None:
                 message["headers"].append((b"x-request-id", str(exchange.id).encode()))
+            present = {name.lower() for name, _ in message["headers"]}
+            for name, value in scope.get("llmproxy.rate_headers", {}).items():
+                if name.lower().encode() not in present:  # a 429 carries its own
+                    message["headers"].append((name.lower().encode(), value.encode()))
         await send(message)
 
     return timed_send

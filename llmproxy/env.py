@@ -160,3 +160,18 @@ def sqlite_database(path: Path) -> dict:
             ),
         },
     }
+
+
+def env_networks(name: str) -> tuple:
+    """A comma-separated list of IP addresses or CIDR blocks."""
+    import ipaddress
+
+    networks = []
+    for item in env_list(name, []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {item!r} is not an IP address or CIDR block"
+            ) from None
+    return tuple(networks)

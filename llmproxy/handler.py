@@ -113,6 +113,14 @@ async def watch_disconnect(receive, task: asyncio.Task, state: dict) -> None:
             return
 
 
+def error_body(path: str, message: str, code: str) -> dict:
+    """An error in the shape of the API the path belongs to (Ollama's, else OpenAI's)."""
+    if path.startswith("/api/"):
+        return {"error": message}
+    kind = "server_error" if code == "server_error" else "invalid_request_error"
+    return openai_error(message, kind, None, code)
+
+
 async def handle(scope: dict, receive, send) -> None:
     try:
         body = await read_body(scope, receive)
@@ -121,16 +129,14 @@ async def handle(scope: dict, receive, send) -> None:
     except TooLarge:
         limit = settings.MAX_REQUEST_BYTES
         message = f"The request body is larger than the limit of {limit} bytes."
-        body_json = openai_error(message, "invalid_request_error", None, "request_too_large")
+        body_json = error_body(scope["path"], message, "request_too_large")
         await send_json(send, 413, body_json, [(b"connection", b"close")])
         return
     request = ASGIRequest(scope, io.BytesIO(body))
     try:
         match = get_resolver().resolve(request.path_info)
     except Resolver404:
-        error = openai_error(
-            f"Unknown endpoint {request.path}.", "invalid_request_error", None, "not_found"
-        )
+        error = error_body(request.path, f"Unknown endpoint {request.path}.", "not_found")
         await send_json(send, 404, error)
         return
     state = {"done": False, "disconnected": False}
@@ -146,7 +152,8 @@ async def handle(scope: dict, receive, send) -> None:
     except Exception:
         log.exception("unhandled error on %s", request.path)
         if not scope.get("llmproxy.response_started"):
-            await send_json(send, 500, openai_error("The gateway failed.", "server_error"))
+            body_json = error_body(request.path, "The gateway failed.", "server_error")
+            await send_json(send, 500, body_json)
     finally:
         state["done"] = True
         watcher.cancel()

@@ -6,6 +6,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from llmproxy.env import (
@@ -16,6 +17,7 @@ from llmproxy.env import (
     env_int,
     env_json_object,
     env_list,
+    env_networks,
     env_path,
     env_str,
     env_url,
@@ -80,6 +82,23 @@ UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", default=200, mini
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", default=10 * 1024 * 1024, minimum=1024)
 CONFIG_POLL_SECONDS = env_float("CONFIG_POLL_SECONDS", default=1.0, minimum=0.1)
 VERBOSE = env_bool("VERBOSE", False)
+
+
+# --- protection ----------------------------------------------------------------
+def _rate(name: str, default: str):
+    from routing.rates import parse_rate
+
+    try:
+        return parse_rate(env_str(name, default=default))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+RATE_LIMIT = _rate("RATE_LIMIT", "1000/15m")
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+REQUIRE_GATEWAY_KEY = env_bool("REQUIRE_GATEWAY_KEY", False)
+CACHE_ENABLED = env_bool("CACHE_ENABLED", False)
+CACHE_TTL = env_int("CACHE_TTL", default=3600, minimum=1)
 
 # --- recording ---------------------------------------------------------------
 ENABLE_LOGGING = env_bool("ENABLE_LOGGING", True)

@@ -62,8 +62,10 @@ def ensure_admin() -> str | None:
         return f"Created the admin user {settings.ADMIN_USERNAME!r} (ADMIN_USERNAME)."
     if users.filter(is_staff=True, is_active=True).exists():
         return None
-    return ("No admin user yet: run `python manage.py createsuperuser` (or set ADMIN_USERNAME "
-            "and ADMIN_PASSWORD) to open the dashboard and the admin.")
+    return (
+        "No admin user yet: run `python manage.py createsuperuser` (or set ADMIN_USERNAME "
+        "and ADMIN_PASSWORD) to open the dashboard and the admin."
+    )
 
 
 def prepare(host: str, port: int) -> tuple[list[Listener], list[str]]:

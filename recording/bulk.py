@@ -115,3 +115,21 @@ def update(model: type[models.Model], rows: list[tuple[object, dict]]) -> list[S
         (*(adapters[k](fields[k]) for k in keys), adapters[pk.attname](key)) for key, fields in rows
     ]
     return [Statement(sql, params)]
+
+
+def upsert(
+    model: type[models.Model], rows: list[dict], conflict: list[str], update: list[str]
+) -> list[Statement]:
+    """INSERT rows, or UPDATE `update` columns of the row that has the same `conflict` key."""
+    if not rows:
+        return []
+    columns = _columns(model, connection.vendor)
+    quote = connection.ops.quote_name
+    sets = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(column) for _, column, _ in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO UPDATE SET {sets}"
+    )
+    return [Statement(sql, values(model, rows))]

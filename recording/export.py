@@ -33,6 +33,7 @@ class ExportFilter:
     since: datetime | None = None
     until: datetime | None = None
     model: str = ""
+    gateway_key: str = ""
 
     def queryset(self):
         rows = Conversation.objects.all()
@@ -44,6 +45,8 @@ class ExportFilter:
             rows = rows.filter(created_at__lt=self.until)
         if self.model:
             rows = rows.filter(model=self.model) | rows.filter(model_in=self.model)
+        if self.gateway_key:
+            rows = rows.filter(gateway_key=self.gateway_key)
         return rows
 
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from recording.models import RequestBody, RequestLog, State
+from recording.models import CachedResponse, RequestBody, RequestLog, State
 from recording.rollup import StatDeltas
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,12 @@ def prune_logs(days: float, batch: int = BATCH) -> int:
     return deleted
 
 
+def purge_cache() -> int:
+    """Delete cached responses past their expiry."""
+    deleted, _ = CachedResponse.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted
+
+
 def compact_database() -> None:
     """Let SQLite reuse and release space after a large delete, without a long lock."""
     if connection.vendor != "sqlite":
@@ -68,19 +74,17 @@ def compact_database() -> None:
 
 
 async def prune_periodically() -> None:
+    """Every PRUNE_INTERVAL_SECONDS: expired cached answers, then logs past their age."""
     while True:
         await asyncio.sleep(settings.PRUNE_INTERVAL_SECONDS)
-        if not settings.ENABLE_LOGGING or settings.MAX_LOG_AGE_DAYS <= 0:
-            continue
         try:
-            deleted = await sync_to_async(prune_logs, thread_sensitive=False)(
-                settings.MAX_LOG_AGE_DAYS
-            )
-            if deleted:
-                log.info(
-                    "pruned %d request logs older than %g days", deleted, settings.MAX_LOG_AGE_DAYS
-                )
+            await sync_to_async(purge_cache, thread_sensitive=False)()
+            if not settings.ENABLE_LOGGING or settings.MAX_LOG_AGE_DAYS <= 0:
+                continue
+            days = settings.MAX_LOG_AGE_DAYS
+            if deleted := await sync_to_async(prune_logs, thread_sensitive=False)(days):
+                log.info("pruned %d request logs older than %g days", deleted, days)
         except asyncio.CancelledError:
             raise
         except Exception:  # the database may be briefly away: try again next round
-            log.warning("pruning old request logs failed", exc_info=True)
+            log.warning("pruning failed", exc_info=True)

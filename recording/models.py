@@ -65,6 +65,7 @@ class RequestLog(models.Model):
     bytes_out = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     cache_hit = models.BooleanField(default=False)
+    gateway_key = models.CharField(max_length=100, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -72,6 +73,7 @@ class RequestLog(models.Model):
             models.Index(fields=["state", "started_at"], name="log_state_started"),
             models.Index(fields=["model_in", "started_at"], name="log_model_started"),
             models.Index(fields=["workflow", "started_at"], name="log_workflow_started"),
+            models.Index(fields=["gateway_key", "started_at"], name="log_key_started"),
         ]
 
     def __str__(self) -> str:
@@ -119,6 +121,7 @@ class Conversation(models.Model):
     messages = models.JSONField()
     tools = models.JSONField(null=True, blank=True)
     finish_reason = models.CharField(max_length=32, blank=True)
+    gateway_key = models.CharField(max_length=100, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     digest = models.CharField(max_length=40, db_index=True)  # sha1 of messages, for --dedupe
@@ -162,6 +165,7 @@ class HourlyStat(models.Model):
     hour = models.DateTimeField()
     service = models.CharField(max_length=8)
     model = models.CharField(max_length=200)
+    gateway_key = models.CharField(max_length=100, blank=True, default="")
     requests = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
     cancelled = models.PositiveIntegerField(default=0)
@@ -174,7 +178,9 @@ class HourlyStat(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["hour", "service", "model"], name="hourly_stat_key")
+            models.UniqueConstraint(
+                fields=["hour", "service", "model", "gateway_key"], name="hourly_stat_key_v2"
+            )
         ]
         indexes = [models.Index(fields=["hour"], name="hourly_stat_hour")]
 

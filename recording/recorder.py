@@ -48,6 +48,7 @@ def start_fields(exchange: Exchange) -> dict:
         "stream": exchange.stream,
         "bytes_in": len(exchange.raw_request),
         "cache_hit": exchange.cache_hit,
+        "gateway_key": exchange.gateway_key[:100],
     }
 
 
@@ -133,6 +134,7 @@ def conversation_row(exchange: Exchange, fields: dict) -> dict | None:
         "messages": messages,
         "tools": tools,
         "finish_reason": exchange.reply.finish_reason or "",
+        "gateway_key": exchange.gateway_key[:100],
         "prompt_tokens": fields["prompt_tokens"],
         "completion_tokens": fields["completion_tokens"],
         "digest": digest(messages),

@@ -22,7 +22,7 @@ SUMS = (
     "ttft_count",
 )
 
-Key = tuple[datetime, str, str]
+Key = tuple[datetime, str, str, str]
 
 
 def hour_of(moment: datetime) -> datetime:
@@ -36,7 +36,12 @@ class StatDeltas:
         self.sums: dict[Key, list[float]] = defaultdict(lambda: [0] * len(SUMS))
 
     def add(self, row: dict) -> None:
-        key = (hour_of(row["started_at"]), row["service"], row.get("model_in") or "")
+        key = (
+            hour_of(row["started_at"]),
+            row["service"],
+            row.get("model_in") or "",
+            row.get("gateway_key") or "",
+        )
         sums = self.sums[key]
         state = row.get("state")
         sums[0] += 1
@@ -62,17 +67,18 @@ class StatDeltas:
             return []
         quote = connection.ops.quote_name
         table = quote(HourlyStat._meta.db_table)
-        columns = ["hour", "service", "model", *SUMS]
+        keys = ["hour", "service", "model", "gateway_key"]
+        columns = [*keys, *SUMS]
         sets = ", ".join(f"{quote(c)} = {table}.{quote(c)} + excluded.{quote(c)}" for c in SUMS)
         sql = (
             f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "
             f"VALUES ({', '.join(['%s'] * len(columns))}) "
-            f"ON CONFLICT ({quote('hour')}, {quote('service')}, {quote('model')}) "
+            f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) "
             f"DO UPDATE SET {sets}"
         )
         adapt = connection.ops.adapt_datetimefield_value
         params = [
-            (adapt(hour), service, model[:200], *values)
-            for (hour, service, model), values in self.sums.items()
+            (adapt(hour), service, model[:200], key[:100], *values)
+            for (hour, service, model, key), values in self.sums.items()
         ]
         return [Statement(sql, params)]

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
 from recording import bulk
-from recording.models import Conversation, RequestBody, RequestLog
+from recording.models import CachedResponse, Conversation, RequestBody, RequestLog
 from recording.recorder import body_row, conversation_row, finish_fields, log_row, start_fields
 from recording.rollup import StatDeltas
 from routing.exchange import Exchange
@@ -92,6 +92,8 @@ class WriterStats:
 class Writer:
     def __init__(self) -> None:
         self._events: deque[tuple[str, Exchange]] = deque()
+        self._cache_rows: deque[dict] = deque()  # answers to keep in the response cache
+        self._cache_hits: deque[str] = deque()  # keys of answers served from it
         self._pending: dict[object, _Pending] = {}
         self._lock = threading.Lock()  # one write cycle at a time (task, flush, shutdown)
         self._database = ThreadPoolExecutor(1, thread_name_prefix="record-db")
@@ -107,6 +109,42 @@ class Writer:
                 log.error("recording queue full: %d events dropped so far", self.stats.dropped)
             return
         self._events.append((kind, exchange))
+
+    def submit_cache(self, row: dict) -> None:
+        if len(self._cache_rows) < settings.RECORD_QUEUE_SIZE:
+            self._cache_rows.append(row)
+
+    def submit_cache_hit(self, key: str) -> None:
+        if len(self._cache_hits) < settings.RECORD_QUEUE_SIZE:
+            self._cache_hits.append(key)
+
+    def _cache_statements(self) -> list[bulk.Statement]:
+        """The response cache's writes (a lost one only costs a later miss: no retry)."""
+        rows = {}
+        while self._cache_rows:
+            row = self._cache_rows.popleft()
+            rows[row["key"]] = row
+        hits: dict[str, int] = {}
+        while self._cache_hits:
+            key = self._cache_hits.popleft()
+            hits[key] = hits.get(key, 0) + 1
+        statements = bulk.upsert(
+            CachedResponse,
+            list(rows.values()),
+            ["key"],
+            ["body", "status", "content_type", "created_at", "expires_at"],
+        )
+        if hits:
+            quote = connection.ops.quote_name
+            table = quote(CachedResponse._meta.db_table)
+            statements.append(
+                bulk.Statement(
+                    f"UPDATE {table} SET {quote('hits')} = {quote('hits')} + %s "
+                    f"WHERE {quote('key')} = %s",
+                    [(n, key) for key, n in hits.items()],
+                )
+            )
+        return statements
 
     # --- the background task of each serving process -----------------------------
     async def run(self) -> None:
@@ -127,12 +165,13 @@ class Writer:
                 self._build(item, part)
             rows.add(part)
             await asyncio.sleep(0)
-        if rows.items:
+        extra = self._cache_statements()
+        if rows.items or extra:
             loop = asyncio.get_running_loop()
             stored = await loop.run_in_executor(
-                self._database, self._store_or_back_off, rows, rows.statements()
+                self._database, self._store_or_back_off, rows, [*rows.statements(), *extra]
             )
-            if stored:
+            if stored and rows.events:
                 await self._notify(rows.events)
 
     async def _notify(self, events: list) -> None:
@@ -236,8 +275,11 @@ class Writer:
                 for item in self._unwritten():
                     self._build(item, part)
                 rows = _Rows.of(part)
-                if rows.items:
-                    self._database.submit(self._store_or_back_off, rows, rows.statements()).result()
+                extra = self._cache_statements()
+                if rows.items or extra:
+                    self._database.submit(
+                        self._store_or_back_off, rows, [*rows.statements(), *extra]
+                    ).result()
             if not self._events and not self._unwritten():
                 return True
             time.sleep(min(self._backoff or 0.01, max(deadline - time.monotonic(), 0)))

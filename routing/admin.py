@@ -5,14 +5,14 @@ from __future__ import annotations
 import ipaddress
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path
 
 from recording.models import validate_workflow_name
 from routing.explain import explain
-from routing.models import ModelMapping, Route, Upstream
+from routing.models import GatewayKey, ModelMapping, Route, Upstream
 from routing.rules import build_rules
 
 
@@ -113,3 +113,44 @@ class ModelMappingAdmin(admin.ModelAdmin):
     list_filter = ["enabled", "source"]
     search_fields = ["pattern", "replacement"]
     readonly_fields = ["source"]
+
+
+@admin.register(GatewayKey)
+class GatewayKeyAdmin(admin.ModelAdmin):
+    """Keys are generated here and shown once; the database keeps only their hash."""
+
+    list_display = ["name", "key_start", "enabled", "rate_limit", "expires_at", "created_at"]
+    list_filter = ["enabled"]
+    search_fields = ["name"]
+    fields = [
+        "name",
+        "key_start",
+        "allowed_models",
+        "rate_limit",
+        "enabled",
+        "expires_at",
+        "created_at",
+    ]
+    readonly_fields = ["key_start", "created_at"]
+    actions = ["issue_new_secret"]
+
+    def save_model(self, request, obj: GatewayKey, form, change: bool) -> None:
+        secret = None if change else obj.issue()
+        super().save_model(request, obj, form, change)
+        if secret:
+            self._show_once(request, obj, secret)
+
+    def _show_once(self, request, obj: GatewayKey, secret: str) -> None:
+        self.message_user(
+            request,
+            f"The key of {obj.name!r} is {secret} . Copy it now: it is "
+            "not stored and will not be shown again.",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Issue a new secret (the old one stops working)")
+    def issue_new_secret(self, request, queryset) -> None:
+        for obj in queryset:
+            secret = obj.issue()
+            obj.save(update_fields=["key_hash", "key_start"])
+            self._show_once(request, obj, secret)

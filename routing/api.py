@@ -7,10 +7,12 @@ import asyncio
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
-from routing import catalog
+from routing import cache, catalog
+from routing.access import admit
 from routing.chunks import CHAT, TEXT
 from routing.errors import GatewayError
-from routing.intake import begin, openai_body, prepare
+from routing.exchange import Exchange
+from routing.intake import admit_exchange, begin, openai_body, prepare
 from routing.pipeline import (
     complete,
     deliver,
@@ -19,7 +21,7 @@ from routing.pipeline import (
     finish_ok,
     open_stream,
 )
-from routing.relay import SSEFormat, relay
+from routing.relay import SSEFormat, relay, replay
 from routing.responses import RelayResponse, json_response
 from routing.schemas import CHAT_REQUEST, COMPLETION_REQUEST
 from routing.upstream import client_response_headers
@@ -27,24 +29,46 @@ from routing.upstream import client_response_headers
 router = Router(tags=["OpenAI"])
 
 
+def sse_response(source) -> RelayResponse:
+    response = RelayResponse(source, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+def from_cache(exchange: Exchange, stored: dict) -> HttpResponse:
+    """A stored answer, whole or replayed as a stream, without touching the upstream."""
+    if not exchange.stream:
+        response = json_response(stored)
+        exchange.reply.feed_completion(stored)
+        deliver(exchange, response.content)
+        finish_ok(exchange)
+        return response
+    chunks = cache.stream_chunks(stored, exchange.kind, with_usage=not exchange.hide_usage)
+    return sse_response(replay(exchange, chunks, SSEFormat()))
+
+
 async def proxy_openai(request: HttpRequest, kind: str) -> HttpResponse:
     exchange = begin(request, "openai", kind)
     try:
+        await admit_exchange(exchange, request)
         await prepare(exchange, request, openai_body(exchange))
-        if exchange.stream:
+        stored = await cache.consult(exchange, request.headers)
+        if stored is not None:
+            response = from_cache(exchange, stored)
+        elif exchange.stream:
             upstream, events, first = await open_stream(exchange)
-            response = RelayResponse(
-                relay(exchange, upstream, events, first, SSEFormat()),
-                content_type="text/event-stream",
-            )
-            response["Cache-Control"] = "no-cache"
-            response["X-Accel-Buffering"] = "no"
+            response = sse_response(relay(exchange, upstream, events, first, SSEFormat()))
         else:
             data, upstream = await complete(exchange)
             response = json_response(data, upstream.status_code)
+            exchange.completion = data
             deliver(exchange, response.content)
             finish_ok(exchange)
-        for key, value in client_response_headers(upstream.headers).items():
+        if stored is None:
+            for key, value in client_response_headers(upstream.headers).items():
+                response[key] = value
+        for key, value in cache.x_cache(exchange).items():
             response[key] = value
         return response
     except GatewayError as exc:
@@ -67,4 +91,5 @@ async def completions(request: HttpRequest) -> HttpResponse:
 
 @router.get("/models", summary="Models of every upstream, plus route aliases")
 async def models(request: HttpRequest) -> HttpResponse:
-    return json_response(await catalog.list_models(request))
+    admission = await admit(request)
+    return json_response(await catalog.list_models(request, admission.headers))

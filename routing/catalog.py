@@ -31,10 +31,10 @@ async def fetch_models(upstream: UpstreamSpec, headers: list[tuple[str, str]]) -
     return [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
 
-async def list_models(request: HttpRequest) -> dict:
+async def list_models(request: HttpRequest, headers: list[tuple[str, str]]) -> dict:
+    """The model list, asked with the client's headers (minus its gateway key)."""
     rules = await current_rules()
     upstreams = rules.upstreams
-    headers = list(request.headers.items())
     results = await asyncio.gather(
         *(fetch_models(u, headers) for u in upstreams), return_exceptions=True
     )

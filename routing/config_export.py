@@ -40,9 +40,11 @@ def _route(row: Route) -> dict:
         target["model"] = row.rewrite_model
     if row.strip_thinking:
         target["strip_thinking"] = THINK_OUT[row.strip_thinking]
-    for flag in ("disable_thinking", "strip_json_markdown"):
+    for flag in ("disable_thinking", "strip_json_markdown", "cache"):
         if getattr(row, flag) is not None:
             target[flag] = getattr(row, flag)
+    if row.cache_tool_calls:
+        target["cache_tool_calls"] = True
     item["match"] = match
     item["route"] = target
     if not row.enabled:

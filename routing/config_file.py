@@ -48,6 +48,8 @@ class FileRoute:
     strip_thinking: str = ""
     disable_thinking: bool | None = None
     strip_json_markdown: bool | None = None
+    cache: bool | None = None
+    cache_tool_calls: bool = False
     enabled: bool = True
 
 
@@ -194,7 +196,15 @@ def _parse_route(item: object, where: str, check: _Checker) -> FileRoute:
     target = check.mapping(
         item.get("route"),
         f"{where}.route",
-        {"upstream", "model", "strip_thinking", "disable_thinking", "strip_json_markdown"},
+        {
+            "upstream",
+            "model",
+            "strip_thinking",
+            "disable_thinking",
+            "strip_json_markdown",
+            "cache",
+            "cache_tool_calls",
+        },
     )
     model = check.text(match.get("model"), f"{where}.match.model")
     source = check.text(match.get("source_host"), f"{where}.match.source_host")
@@ -220,6 +230,11 @@ def _parse_route(item: object, where: str, check: _Checker) -> FileRoute:
         strip_json_markdown=check.flag(
             target.get("strip_json_markdown"), f"{where}.route.strip_json_markdown"
         ),
+        cache=check.flag(target.get("cache"), f"{where}.route.cache"),
+        cache_tool_calls=check.flag(
+            target.get("cache_tool_calls", False), f"{where}.route.cache_tool_calls"
+        )
+        is True,
         enabled=check.flag(item.get("enabled", True), f"{where}.enabled") is not False,
     )
 

@@ -57,6 +57,8 @@ class RouteRule:
     think: str | None = None  # None: inherit the global setting
     no_think: bool | None = None
     json_fence: bool | None = None
+    cache: bool | None = None  # None: CACHE_ENABLED decides
+    cache_tool_calls: bool = False
 
     def transforms(self, base: Transforms) -> Transforms:
         return Transforms(
@@ -73,6 +75,23 @@ class MappingRule:
 
 
 @dataclass(frozen=True, slots=True)
+class KeySpec:
+    """A gateway key as requests see it (the database keeps only its hash)."""
+
+    name: str
+    allowed: tuple[ModelPattern, ...] = ()  # empty: every model
+    rate: object | None = None  # a routing.rates.Rate, or None for no limit
+    own_rate: bool = False  # False: RATE_LIMIT applies
+    expires_at: float | None = None  # epoch seconds
+
+    def allows(self, model: str) -> bool:
+        return not self.allowed or any(p.match(model) is not None for p in self.allowed)
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSet:
     default_upstream: UpstreamSpec
     routes: tuple[RouteRule, ...] = ()
@@ -81,6 +100,7 @@ class RuleSet:
     transforms: Transforms = Transforms()
     version: int = 0
     workflow_ports: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
+    gateway_keys: Mapping[str, KeySpec] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def aliases(self) -> list[str]:
@@ -107,6 +127,8 @@ class Decision:
     transforms: Transforms
     route: str | None = None
     mapping: str | None = None
+    cache: bool | None = None
+    cache_tool_calls: bool = False
 
 
 def map_model(rules: RuleSet, model: str) -> tuple[str, str | None]:
@@ -148,6 +170,8 @@ def decide(rules: RuleSet, model: str, client: str) -> Decision:
             transforms=route.transforms(rules.transforms),
             route=route.name,
             mapping=mapping,
+            cache=route.cache,
+            cache_tool_calls=route.cache_tool_calls,
         )
     final, mapping = map_model(rules, model)
     return Decision(rules.default_upstream, final, rules.transforms, None, mapping)

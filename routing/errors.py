@@ -39,6 +39,24 @@ class PayloadTooLargeError(GatewayError):
     code = "request_too_large"
 
 
+class AuthenticationError(GatewayError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class ModelNotAllowedError(GatewayError):
+    status = 403
+    type = "permission_error"
+    code = "model_not_allowed"
+
+
+class RateLimitedError(GatewayError):
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+
 class UpstreamUnreachableError(GatewayError):
     status = 502
     type = "upstream_error"

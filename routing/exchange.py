@@ -54,6 +54,10 @@ class Exchange:
     delivered: list[bytes] = field(default_factory=list)  # what the client got, for the log
     bytes_out: int = 0
     cache_hit: bool = False
+    gateway_key: str = ""  # the name of the key the client used
+    cache_key: str | None = None  # set when the response cache applies
+    completion: dict | None = None  # a whole reply as delivered, for the cache
+    key: object | None = None  # its KeySpec, for the model check
     secrets: list[str] | None = None  # worked out by the recorder, off the request path
 
     def deliver(self, data: bytes, keep: bool, limit: int) -> bytes:

@@ -10,9 +10,10 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from routing import traffic
+from routing.access import admit, client_ip
 from routing.chunks import CHAT
 from routing.engine import Decision, RuleSet, Transforms, UpstreamSpec, decide
-from routing.errors import BadRequestError
+from routing.errors import BadRequestError, ModelNotAllowedError
 from routing.exchange import Exchange
 from routing.rules import current_rules
 from routing.transforms import add_no_think_to_messages, add_no_think_to_prompt
@@ -29,7 +30,7 @@ def begin(request: HttpRequest, service: str, kind: str) -> Exchange:
         service=service,
         endpoint=request.path,
         kind=kind,
-        client=request.META.get("REMOTE_ADDR") or "",
+        client=client_ip(request),
         model_in="",
         decision=NO_DECISION,
         stream=False,
@@ -40,6 +41,14 @@ def begin(request: HttpRequest, service: str, kind: str) -> Exchange:
     )
     request.scope["llmproxy.exchange"] = exchange
     return exchange
+
+
+async def admit_exchange(exchange: Exchange, request: HttpRequest) -> None:
+    """Gateway key and rate limit (refusals are recorded like any failure)."""
+    admission = await admit(request)
+    exchange.request_headers = admission.headers
+    exchange.gateway_key = admission.key.name if admission.key else ""
+    exchange.key = admission.key
 
 
 def openai_body(exchange: Exchange) -> dict:
@@ -86,6 +95,10 @@ async def prepare(
     exchange.model_in = require_model(body, settings.DEFAULT_MODEL)
     exchange.stream = bool(body.get("stream"))
     exchange.client_body = body
+    if exchange.key is not None and not exchange.key.allows(exchange.model_in):
+        raise ModelNotAllowedError(
+            f"This gateway key may not use the model {exchange.model_in!r}.", param="model"
+        )
     decision = with_thinking(decide(rules, exchange.model_in, exchange.client), think)
     exchange.decision = decision
     outgoing = {**body, "model": decision.model}

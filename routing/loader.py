@@ -102,6 +102,8 @@ def _route_rows(config: FileConfig, source: str) -> list[Route]:
                 strip_thinking=item.strip_thinking,
                 disable_thinking=item.disable_thinking,
                 strip_json_markdown=item.strip_json_markdown,
+                cache=item.cache,
+                cache_tool_calls=item.cache_tool_calls,
                 source=source,
             )
         )
@@ -119,6 +121,8 @@ ROUTE_FIELDS = (
     "strip_thinking",
     "disable_thinking",
     "strip_json_markdown",
+    "cache",
+    "cache_tool_calls",
 )
 
 

@@ -92,6 +92,12 @@ class Route(models.Model):
     strip_thinking = models.CharField(max_length=10, blank=True, choices=THINK_CHOICES)
     disable_thinking = models.BooleanField(null=True, blank=True)
     strip_json_markdown = models.BooleanField(null=True, blank=True)
+    cache = models.BooleanField(
+        null=True, blank=True, help_text="Cache answers of this route (empty: CACHE_ENABLED)."
+    )
+    cache_tool_calls = models.BooleanField(
+        default=False, help_text="Also cache answers that call tools."
+    )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
 
     class Meta:
@@ -132,3 +138,63 @@ class ConfigVersion(models.Model):
     """One row whose number goes up on every configuration change; workers poll it."""
 
     version = models.BigIntegerField(default=0)
+
+
+def validate_rate(value: str) -> None:
+    from routing.rates import parse_rate
+
+    try:
+        parse_rate(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def validate_model_patterns(value: str) -> None:
+    for line in value.splitlines():
+        if line.strip():
+            validate_model_pattern(line)
+
+
+class GatewayKey(models.Model):
+    """A key clients present to use the gateway; only its hash is kept."""
+
+    PREFIX = "llmp_"
+
+    name = models.CharField(max_length=100, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_start = models.CharField("key", max_length=16, editable=False)
+    allowed_models = models.TextField(
+        blank=True,
+        validators=[validate_model_patterns],
+        help_text="One exact name or /regex/ per line; empty allows every model.",
+    )
+    rate_limit = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[validate_rate],
+        help_text="For example 100/1m; empty: RATE_LIMIT; 0: no limit.",
+    )
+    enabled = models.BooleanField(default=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def hash(key: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def issue(self) -> str:
+        """Make a new secret for this key, keep its hash, and return it (shown once)."""
+        import secrets
+
+        key = self.PREFIX + secrets.token_urlsafe(32)
+        self.key_hash = self.hash(key)
+        self.key_start = key[:12] + "…"
+        return key

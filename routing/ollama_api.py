@@ -9,11 +9,12 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from recording import tokens
-from routing import ollama_catalog
+from routing import cache, ollama_catalog
+from routing.access import admit
 from routing.chunks import CHAT
 from routing.errors import BadRequestError, GatewayError
 from routing.exchange import Exchange
-from routing.intake import begin, prepare
+from routing.intake import admit_exchange, begin, prepare
 from routing.ollama_reply import OllamaReply, Timings, error_line, ndjson, now_rfc3339
 from routing.ollama_request import chat_request, generate_request, strip_unsupported, think_setting
 from routing.pipeline import (
@@ -24,7 +25,7 @@ from routing.pipeline import (
     finish_ok,
     open_stream,
 )
-from routing.relay import relay
+from routing.relay import relay, replay
 from routing.responses import RelayResponse, json_response
 from routing.sse import SSEEvent
 from routing.validation import check_messages, check_sampling, parse_json_object
@@ -90,6 +91,7 @@ class NDJSONFormat:
 async def proxy_ollama(request: HttpRequest, chat: bool) -> HttpResponse:
     exchange = begin(request, "ollama", CHAT)
     try:
+        await admit_exchange(exchange, request)
         body = parse_json_object(exchange.raw_request)
         if chat:
             openai_body = chat_request(body)
@@ -102,15 +104,28 @@ async def proxy_ollama(request: HttpRequest, chat: bool) -> HttpResponse:
         await prepare(exchange, request, openai_body, think_setting(body))
         strip_unsupported(exchange.body, exchange.decision.upstream.base_url)
         reply = OllamaReply(exchange.model_in, chat=chat)
+        stored = await cache.consult(exchange, request.headers)
         if exchange.stream:
-            upstream, events, first = await open_stream(exchange)
-            return RelayResponse(
-                relay(exchange, upstream, events, first, NDJSONFormat(reply)), content_type=NDJSON
-            )
-        data, _ = await complete(exchange)
-        finish_ok(exchange)
-        response = json_response(reply.whole(data, timings(exchange, await usage_counts(exchange))))
-        deliver(exchange, response.content)
+            if stored is not None:
+                chunks = cache.stream_chunks(stored, exchange.kind, with_usage=False)
+                source = replay(exchange, chunks, NDJSONFormat(reply))
+            else:
+                upstream, events, first = await open_stream(exchange)
+                source = relay(exchange, upstream, events, first, NDJSONFormat(reply))
+            response = RelayResponse(source, content_type=NDJSON)
+        else:
+            if stored is not None:
+                data = stored
+                exchange.reply.feed_completion(stored)
+            else:
+                data, _ = await complete(exchange)
+                exchange.completion = data
+            finish_ok(exchange)
+            counts = await usage_counts(exchange)
+            response = json_response(reply.whole(data, timings(exchange, counts)))
+            deliver(exchange, response.content)
+        for key, value in cache.x_cache(exchange).items():
+            response[key] = value
         return response
     except GatewayError as exc:
         finish_error(exchange, exc)
@@ -143,23 +158,27 @@ async def generate(request: HttpRequest) -> HttpResponse:
 
 @router.get("/tags", summary="Ollama model list")
 async def tags(request: HttpRequest) -> HttpResponse:
-    return json_response(await ollama_catalog.tags(request))
+    admission = await admit(request)
+    return json_response(await ollama_catalog.tags(request, admission.headers))
 
 
 @router.post("/show", summary="Ollama model details")
 async def show(request: HttpRequest) -> HttpResponse:
+    admission = await admit(request)
     body = parse_json_object(request.body)
     name = body.get("model") or body.get("name")
     if not isinstance(name, str) or not name:
         raise BadRequestError("model is required", param="model")
-    return json_response(await ollama_catalog.show(request, name))
+    return json_response(await ollama_catalog.show(admission.headers, name))
 
 
 @router.get("/ps", summary="Ollama running models")
 async def ps(request: HttpRequest) -> HttpResponse:
-    return json_response(await ollama_catalog.ps(request))
+    admission = await admit(request)
+    return json_response(await ollama_catalog.ps(admission.headers))
 
 
 @router.get("/version", summary="Ollama version")
 async def version(request: HttpRequest) -> HttpResponse:
-    return json_response(await ollama_catalog.version(request))
+    admission = await admit(request)
+    return json_response(await ollama_catalog.version(admission.headers))

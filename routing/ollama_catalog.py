@@ -25,13 +25,15 @@ def ollama_upstream() -> UpstreamSpec:
     return UpstreamSpec("ollama", normalize_base_url(settings.OLLAMA_UPSTREAM_URL))
 
 
-async def ask_ollama(request: HttpRequest, path: str, body: dict | None = None) -> dict | None:
+async def ask_ollama(
+    headers: list[tuple[str, str]], path: str, body: dict | None = None
+) -> dict | None:
     """The Ollama upstream's JSON answer, or None when it is absent or says no."""
     content = orjson.dumps(body) if body is not None else None
     outgoing = build_request(
         ollama_upstream(),
         path,
-        list(request.headers.items()),
+        headers,
         content,
         method="POST" if body is not None else "GET",
     )
@@ -69,18 +71,18 @@ def model_entry(name: str, created: object = 0) -> dict:
     }
 
 
-async def tags(request: HttpRequest) -> dict:
-    found = await ask_ollama(request, "/api/tags")
+async def tags(request: HttpRequest, headers: list[tuple[str, str]]) -> dict:
+    found = await ask_ollama(headers, "/api/tags")
     if found is not None and isinstance(found.get("models"), list):
         names = {m.get("name") or m.get("model") for m in found["models"] if isinstance(m, dict)}
         aliases = [model_entry(a) for a in (await current_rules()).aliases if a not in names]
         return {"models": [*found["models"], *aliases]}
-    models = (await list_models(request))["data"]
+    models = (await list_models(request, headers))["data"]
     return {"models": [model_entry(m["id"], m.get("created")) for m in models]}
 
 
-async def show(request: HttpRequest, name: str) -> dict:
-    found = await ask_ollama(request, "/api/show", {"model": name})
+async def show(headers: list[tuple[str, str]], name: str) -> dict:
+    found = await ask_ollama(headers, "/api/show", {"model": name})
     if found is not None:
         return found
     entry = model_entry(name)
@@ -95,11 +97,11 @@ async def show(request: HttpRequest, name: str) -> dict:
     }
 
 
-async def ps(request: HttpRequest) -> dict:
-    found = await ask_ollama(request, "/api/ps")
+async def ps(headers: list[tuple[str, str]]) -> dict:
+    found = await ask_ollama(headers, "/api/ps")
     return found if found is not None and isinstance(found.get("models"), list) else {"models": []}
 
 
-async def version(request: HttpRequest) -> dict:
-    found = await ask_ollama(request, "/api/version")
+async def version(headers: list[tuple[str, str]]) -> dict:
+    found = await ask_ollama(headers, "/api/version")
     return found if found is not None and "version" in found else {"version": VERSION}

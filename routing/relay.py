@@ -136,3 +136,17 @@ def relay_chunk(exchange: Exchange, transformer: ChunkTransformer, chunk: object
         return False
     exchange.reply.feed_chunk(chunk)
     return True
+
+
+async def replay(exchange: Exchange, chunks: list[dict], out: StreamFormat) -> AsyncIterator[bytes]:
+    """A stored answer as a stream in the client's format (the cache's hits)."""
+    try:
+        for chunk in chunks:
+            exchange.reply.feed_chunk(chunk)
+            if (data := out.chunk(chunk)) is not None:
+                yield deliver(exchange, data)
+        finish_ok(exchange)
+        yield deliver(exchange, await out.done(exchange))
+    except (asyncio.CancelledError, GeneratorExit):
+        finish_cancelled(exchange)
+        raise

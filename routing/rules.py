@@ -19,6 +19,7 @@ from django.db.models.signals import post_delete, post_save
 
 from recording.models import Workflow
 from routing.engine import (
+    KeySpec,
     MappingRule,
     RouteRule,
     RuleSet,
@@ -26,8 +27,9 @@ from routing.engine import (
     UpstreamSpec,
     normalize_base_url,
 )
-from routing.models import ConfigVersion, ModelMapping, Route, Upstream
+from routing.models import ConfigVersion, GatewayKey, ModelMapping, Route, Upstream
 from routing.patterns import compile_model_pattern, parse_network
+from routing.rates import parse_rate
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,8 @@ def build_rules() -> RuleSet:
                 think=row.strip_thinking or None,
                 no_think=row.disable_thinking,
                 json_fence=row.strip_json_markdown,
+                cache=row.cache,
+                cache_tool_calls=row.cache_tool_calls,
             )
         )
     exact: dict[str, str] = {}
@@ -99,6 +103,22 @@ def build_rules() -> RuleSet:
         workflow_ports=MappingProxyType(
             dict(Workflow.objects.filter(port__isnull=False).values_list("port", "name"))
         ),
+        gateway_keys=MappingProxyType(
+            {row.key_hash: key_spec(row) for row in GatewayKey.objects.filter(enabled=True)}
+        ),
+    )
+
+
+def key_spec(row: GatewayKey) -> KeySpec:
+    patterns = tuple(
+        compile_model_pattern(line) for line in row.allowed_models.splitlines() if line.strip()
+    )
+    return KeySpec(
+        name=row.name,
+        allowed=patterns,
+        rate=parse_rate(row.rate_limit) if row.rate_limit else None,
+        own_rate=bool(row.rate_limit),
+        expires_at=row.expires_at.timestamp() if row.expires_at else None,
     )
 
 
@@ -131,7 +151,7 @@ def _on_config_change(**kwargs: object) -> None:
     transaction.on_commit(bump_version)
 
 
-for _model in (Upstream, Route, ModelMapping, Workflow):
+for _model in (Upstream, Route, ModelMapping, Workflow, GatewayKey):
     post_save.connect(_on_config_change, sender=_model, dispatch_uid=f"bump-{_model.__name__}")
     post_delete.connect(_on_config_change, sender=_model, dispatch_uid=f"del-{_model.__name__}")
 

@@ -13,6 +13,7 @@ import sys
 from django.conf import settings
 
 from recording.writer import writer
+from routing import cache
 from routing.exchange import OK, Exchange
 
 log = logging.getLogger("llmproxy.traffic")
@@ -53,6 +54,8 @@ def request_started(exchange: Exchange) -> None:
 def request_finished(exchange: Exchange) -> None:
     if settings.ENABLE_LOGGING:
         writer.submit("finish", exchange)
+    if exchange.cache_key is not None:
+        remember(exchange)
     if log.isEnabledFor(logging.INFO):
         status = exchange.status or 0
         colour = GREEN if exchange.state == OK else (YELLOW if status < 500 else RED)
@@ -67,3 +70,15 @@ def request_finished(exchange: Exchange) -> None:
                 colour,
             )
         )
+
+
+def remember(exchange: Exchange) -> None:
+    """Keep a good answer in the response cache, or count the hit it was."""
+    if exchange.cache_hit:
+        writer.submit_cache_hit(exchange.cache_key)
+        return
+    if exchange.state != OK:
+        return
+    completion = cache.completion_of(exchange, exchange.completion)
+    if completion is not None:
+        writer.submit_cache(cache.row_for(exchange, exchange.cache_key, completion))

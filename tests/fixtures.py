@@ -13,7 +13,10 @@ UPSTREAM = "http://upstream.test"
 @pytest.fixture(autouse=True)
 def gateway_settings(settings):
     """respx intercepts httpx's own transport, so Django-level tests use it."""
+    from routing import cache
     from routing.rules import invalidate_rules
+
+    cache.recent.items.clear()
 
     settings.UPSTREAM_TRANSPORT = "httpx"
     settings.DEFAULT_UPSTREAM = UPSTREAM
@@ -22,6 +25,9 @@ def gateway_settings(settings):
     settings.STRIP_THINKING = "strip"
     settings.DISABLE_THINKING = False
     settings.STRIP_JSON_MARKDOWN = False
+    settings.RATE_LIMIT = None  # the rate-limit tests set their own
+    settings.REQUIRE_GATEWAY_KEY = False
+    settings.CACHE_ENABLED = False
     invalidate_rules()
     yield settings
     invalidate_rules()

@@ -182,3 +182,29 @@ def test_admin_changes_are_in_the_admin_history(staff):
     )
     entry = LogEntry.objects.get()
     assert entry.user.username == "root" and "gpt-4" in entry.object_repr
+
+
+def test_a_gateway_key_is_shown_once_and_stored_hashed(staff):
+    from routing.models import GatewayKey
+
+    response = staff.post(
+        reverse("admin:routing_gatewaykey_add"),
+        {"name": "ci", "allowed_models": "", "rate_limit": "10/m", "enabled": "on"},
+        follow=True,
+    )
+    page = response.content.decode()
+    secret = page.split("The key of &#x27;ci&#x27; is ")[1].split(" ")[0]
+    assert secret.startswith(GatewayKey.PREFIX)
+    key = GatewayKey.objects.get()
+    assert key.key_hash == GatewayKey.hash(secret) and secret not in key.key_start
+    again = staff.get(reverse("admin:routing_gatewaykey_change", args=[key.pk])).content
+    assert secret.encode() not in again
+
+
+def test_a_bad_rate_or_pattern_on_a_key_is_refused(staff):
+    response = staff.post(
+        reverse("admin:routing_gatewaykey_add"),
+        {"name": "x", "allowed_models": "/(/", "rate_limit": "lots", "enabled": "on"},
+    )
+    page = response.content.decode()
+    assert "invalid regex" in page and "is not a rate" in page

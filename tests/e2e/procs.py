@@ -77,7 +77,14 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
         "STRIP_THINKING",
     ):
         env.pop(name, None)
-    env.update({"DATA_DIR": str(data_dir), "SECRET_KEY": "e2e-secret", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "DATA_DIR": str(data_dir),
+            "SECRET_KEY": "e2e-secret",
+            "PYTHONUNBUFFERED": "1",
+            "RATE_LIMIT": "0",
+        }
+    )  # the rate-limit tests set their own
     env.update(extra)
     return env
 

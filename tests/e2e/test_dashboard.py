@@ -122,7 +122,8 @@ def test_the_dashboard_live_filters_opens_a_request_and_plots_performance(dashbo
         page.wait_for_selector("#models tbody tr")
         points = page.evaluate(  # evaluate() is the browser's own: the page's CSP allows it
             "() => Chart.getChart(document.getElementById('chart-duration'))"
-            ".data.datasets.reduce((n, d) => n + d.data.length, 0)")
+            ".data.datasets.reduce((n, d) => n + d.data.length, 0)"
+        )
         assert points >= 2
         assert page.locator("#models tbody tr").count() >= 2
         assert page.evaluate("window.__pwned") is None

@@ -30,8 +30,9 @@ def test_pages_carry_a_strict_content_security_policy(client, path):
 
 async def test_api_answers_carry_the_headers_too(gateway, upstream):
     upstream.post("/v1/chat/completions").respond(json=chat_reply("ok"))
-    response = await gateway.post("/v1/chat/completions", json={
-        "model": "m", "messages": [{"role": "user", "content": "x"}]})
+    response = await gateway.post(
+        "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}]}
+    )
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["referrer-policy"] == "same-origin"
@@ -42,13 +43,22 @@ def deploy_check(**env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_"))}
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**clean, **env})
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**clean, **env},
+    )
 
 
 def test_check_deploy_is_clean_with_the_documented_production_settings(tmp_path):
-    result = deploy_check(SECURE="true", DEBUG="false", ALLOWED_HOSTS="gateway.example.com",
-                          SECRET_KEY="k" * 20 + "-x8Jq2LmN0pQ7rS5tU3vW1yZ9aB4cD6eF8gH0iJ2kL4mN",
-                          DATA_DIR=str(tmp_path))
+    result = deploy_check(
+        SECURE="true",
+        DEBUG="false",
+        ALLOWED_HOSTS="gateway.example.com",
+        SECRET_KEY="k" * 20 + "-x8Jq2LmN0pQ7rS5tU3vW1yZ9aB4cD6eF8gH0iJ2kL4mN",
+        DATA_DIR=str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 

@@ -27,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--since", type=parse_date)
         parser.add_argument("--until", type=parse_date)
         parser.add_argument("--model", default="")
+        parser.add_argument("--key", default="", help="only requests made with this gateway key")
         parser.add_argument("--out", default="data", help="output directory [data]")
         parser.add_argument(
             "--dedupe",
@@ -38,7 +39,11 @@ class Command(BaseCommand):
         if options["workflow"] and not SAFE_NAME.fullmatch(options["workflow"]):
             raise CommandError("--workflow: 1 to 64 letters, digits, '-' or '_'")
         filters = ExportFilter(
-            options["workflow"], options["since"], options["until"], options["model"]
+            options["workflow"],
+            options["since"],
+            options["until"],
+            options["model"],
+            options["key"],
         )
         total = filters.queryset().count()
         tty = sys.stderr.isatty()
