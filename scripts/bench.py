@@ -173,7 +173,8 @@ def report(rows: list[dict], concurrency: list[int]) -> str:
     cached = by_name.get("gateway, answers from its cache")
     if base and limited:
         lines.append(
-            f"- rate limiting costs {limited['cpu_ms'] - base['cpu_ms']:+.2f} ms CPU per request"
+            f"- rate limiting costs {limited['cpu_ms'] - base['cpu_ms']:+.2f} ms CPU per request "
+            "in this run (the counting alone: see below)"
         )
     if base and cached:
         mid = concurrency[len(concurrency) // 2]
@@ -249,6 +250,34 @@ def dashboard_timings(work: Path, fake_url: str, rows: int) -> str:
     return "\n".join(lines)
 
 
+LIMITER = """
+import asyncio, os, time
+os.environ["DJANGO_SETTINGS_MODULE"] = "llmproxy.settings"
+import django; django.setup()
+from routing.limits import hit
+from routing.rates import Rate
+async def main():
+    rate, start = Rate(10**9, 60), time.perf_counter()
+    for _ in range(20000):
+        await hit("ip:127.0.0.1", rate)
+    print((time.perf_counter() - start) / 20000 * 1e6)
+asyncio.run(main())
+"""
+
+
+def limiter_cost(env: dict[str, str]) -> float:
+    """Microseconds to count one request against a limit, in the local cache."""
+    out = subprocess.run(
+        [sys.executable, "-c", LIMITER],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(out.stdout.strip())
+
+
 def variants(compare: bool) -> list[tuple[str, list[str], dict[str, str]]]:
     """The gateway as shipped, and with --compare the alternatives it was chosen over."""
     shipped = [
@@ -292,6 +321,7 @@ def main() -> None:
             fake, fake_url = start_fake(work)
             procs.append(fake)
             rows = [measure("direct to fake upstream", fake_url, None, script, args)]
+            limiter_env = {**fake.env, "DATA_DIR": str(work)}
             for name, extra_args, env in variants(args.compare):
                 gateway, gateway_url = start_gateway(work, fake_url, *extra_args, **env)
                 procs.append(gateway)
@@ -310,6 +340,10 @@ def main() -> None:
         f"wrk {args.duration:g} s per run, body {len(json.dumps(BODY))} bytes\n"
     )
     print(report(rows, args.concurrency))
+    print(
+        f"- counting one request against a rate limit takes {limiter_cost(limiter_env):.1f} "
+        "µs (in-process cache)"
+    )
     if dashboard:
         print("\n" + dashboard)
 
