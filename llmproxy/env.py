@@ -131,7 +131,12 @@ def database_from_url(url: str, name: str = "DATABASE_URL") -> dict:
         path = path[1:] if path.startswith("/") else path  # sqlite:////abs keeps one slash
         return sqlite_database(Path(path or "data/llmproxy.sqlite3"))
     if parts.scheme in ("postgres", "postgresql", "pgsql"):
-        options = dict(parse_qsl(parts.query))
+        # psycopg 3 with Django's connection pool: threads that run ORM code for async
+        # views borrow a connection and give it back, instead of opening one each.
+        options: dict = {
+            "pool": {"min_size": 2, "max_size": 20, "timeout": 10},
+            **dict(parse_qsl(parts.query)),
+        }
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")),

@@ -59,15 +59,31 @@ def bind(listener: Listener) -> socket.socket:
     return sock
 
 
-def serve(server: str, found: list[Listener]) -> None:
+def check_workers(server: str, workers: int) -> str | None:
+    """Why `workers` cannot run, or None."""
+    if workers <= 1:
+        return None
+    if server != "uvicorn":
+        return "--workers needs the uvicorn server"
+    if not settings.REDIS_URL:
+        return (
+            "--workers above 1 needs REDIS_URL: without it each worker would keep its own "
+            "rate limits and live updates"
+        )
+    return None
+
+
+def serve(server: str, found: list[Listener], workers: int = 1) -> None:
     if server == "daphne":
         serve_daphne(found)
     else:
-        serve_uvicorn(found)
+        serve_uvicorn(found, workers)
 
 
-def serve_uvicorn(found: list[Listener]) -> None:
+def serve_uvicorn(found: list[Listener], workers: int = 1) -> None:
+    """One process, or `workers` processes sharing the listening sockets."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(
         APP,
@@ -79,9 +95,15 @@ def serve_uvicorn(found: list[Listener]) -> None:
         server_header=False,
         access_log=False,
         log_level="warning",
-        timeout_graceful_shutdown=10,
+        # On SIGTERM: stop accepting, let requests in flight finish for this long.
+        timeout_graceful_shutdown=settings.SHUTDOWN_GRACE,
+        workers=workers,
     )
-    uvicorn.Server(config).run(sockets=[bind(listener) for listener in found])
+    sockets = [bind(listener) for listener in found]
+    if workers > 1:
+        Multiprocess(config, sockets=sockets).run()
+    else:
+        uvicorn.Server(config).run(sockets=sockets)
 
 
 def serve_daphne(found: list[Listener]) -> None:

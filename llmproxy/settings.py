@@ -108,6 +108,7 @@ NODE_NAME = env_str("NODE_NAME")  # runproxy defaults it to host:port
 MAX_BODY_LOG_BYTES = env_int("MAX_BODY_LOG_BYTES", default=1024 * 1024, minimum=0)
 RECORD_QUEUE_SIZE = env_int("RECORD_QUEUE_SIZE", default=20_000, minimum=100)
 RECORD_FLUSH_SECONDS = env_float("RECORD_FLUSH_SECONDS", default=0.2, minimum=0.01)
+RECORD_JOURNAL = env_bool("RECORD_JOURNAL", True)
 PRUNE_INTERVAL_SECONDS = env_float("PRUNE_INTERVAL_SECONDS", default=3600.0, minimum=1.0)
 TIKTOKEN_CACHE_DIR = Path(env_str("TIKTOKEN_CACHE_DIR", default=str(DATA_DIR / "tiktoken")))
 
@@ -171,7 +172,29 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# One process needs neither Redis nor a cache server. With REDIS_URL, live events,
+# rate-limit counts and anything else shared go through Redis, so that several workers
+# and several nodes behave as one gateway.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "llmproxy",
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+WORKERS = env_int("WORKERS", default=1, minimum=1, maximum=64)
+SHUTDOWN_GRACE = env_float("SHUTDOWN_GRACE", default=10.0, minimum=0.0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

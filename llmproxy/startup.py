@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from llmproxy.serving import Listener
+from recording.journal import replay as replay_journal
 from recording.maintenance import mark_interrupted
 from recording.workflows import apply_mappings, read_mappings, workflow_ports
 from routing.config_file import ConfigFileError
@@ -79,6 +80,8 @@ def prepare(host: str, port: int) -> tuple[list[Listener], list[str]]:
     if admin := ensure_admin():
         lines.append(admin)
     node = node_name(port)
+    if recovered := replay_journal(node):
+        lines.append(f"Recovered {recovered} finished requests from the journal.")
     if interrupted := mark_interrupted(node):
         lines.append(f"Marked {interrupted} requests left in progress by {node} as interrupted.")
     found = listeners(host, port)

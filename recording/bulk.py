@@ -56,8 +56,13 @@ def _adapter(field: models.Field) -> Callable[[object], object] | None:
 
 @cache
 def _columns(model: type[models.Model], vendor: str) -> list[tuple[str, str, Callable | None]]:
-    """(attribute, column, adapter) for each concrete field, worked out once per model."""
-    return [(f.attname, f.column, _adapter(f)) for f in model._meta.concrete_fields]
+    """(attribute, column, adapter) for each concrete field but an auto-increment key (the
+    database numbers those), worked out once per model."""
+    return [
+        (f.attname, f.column, _adapter(f))
+        for f in model._meta.concrete_fields
+        if not isinstance(f, models.AutoField)
+    ]
 
 
 def values(model: type[models.Model], rows: Iterable[dict]) -> list[list]:

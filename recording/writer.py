@@ -26,8 +26,16 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
 from recording import bulk
+from recording.journal import Journal
 from recording.models import CachedResponse, Conversation, RequestBody, RequestLog
-from recording.recorder import body_row, conversation_row, finish_fields, log_row, start_fields
+from recording.recorder import (
+    body_row,
+    conversation_row,
+    finish_fields,
+    journal_row,
+    log_row,
+    start_fields,
+)
 from recording.rollup import StatDeltas
 from routing.exchange import Exchange
 
@@ -99,6 +107,7 @@ class Writer:
         self._database = ThreadPoolExecutor(1, thread_name_prefix="record-db")
         self._backoff = 0.0
         self._listeners: list = []
+        self.journal = Journal()
         self.stats = WriterStats()
 
     # --- on the request path: cheap, never blocks --------------------------------
@@ -109,6 +118,11 @@ class Writer:
                 log.error("recording queue full: %d events dropped so far", self.stats.dropped)
             return
         self._events.append((kind, exchange))
+        if kind == "finish" and settings.RECORD_JOURNAL:
+            try:
+                self.journal.append(journal_row(exchange))
+            except (OSError, TypeError, ValueError) as exc:  # never fail the request for it
+                log.warning("journal write failed for %s: %s", exchange.id, exc)
 
     def submit_cache(self, row: dict) -> None:
         if len(self._cache_rows) < settings.RECORD_QUEUE_SIZE:
@@ -171,6 +185,8 @@ class Writer:
             stored = await loop.run_in_executor(
                 self._database, self._store_or_back_off, rows, [*rows.statements(), *extra]
             )
+            if stored and not self._events and not any(p.finished for p in self._pending.values()):
+                self.journal.clear()  # nothing finished waits: the journal has served
             if stored and rows.events:
                 await self._notify(rows.events)
 
@@ -281,6 +297,7 @@ class Writer:
                         self._store_or_back_off, rows, [*rows.statements(), *extra]
                     ).result()
             if not self._events and not self._unwritten():
+                self.journal.clear()
                 return True
             time.sleep(min(self._backoff or 0.01, max(deadline - time.monotonic(), 0)))
         return False

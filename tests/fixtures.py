@@ -28,6 +28,7 @@ def gateway_settings(settings):
     settings.RATE_LIMIT = None  # the rate-limit tests set their own
     settings.REQUIRE_GATEWAY_KEY = False
     settings.CACHE_ENABLED = False
+    settings.RECORD_JOURNAL = False  # the journal's own tests run real processes
     invalidate_rules()
     yield settings
     invalidate_rules()

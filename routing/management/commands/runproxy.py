@@ -36,6 +36,12 @@ class Command(BaseCommand):
             default=serving.DEFAULT_SERVER,
             help=f"ASGI server [default: {serving.DEFAULT_SERVER}]",
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="worker processes sharing the ports [WORKERS, 1]",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         host = options["host"] or settings.LISTEN_HOST
@@ -53,12 +59,16 @@ class Command(BaseCommand):
             os.environ["VERBOSE"] = "true"
             settings.VERBOSE = True
         serving.configure_traffic_log(settings.VERBOSE)
+        workers = options["workers"] or settings.WORKERS
+        if problem := serving.check_workers(options["server"], workers):
+            raise CommandError(problem)
         try:
             listeners, lines = startup.prepare(host, port)
         except ConfigFileError as exc:
             for problem in exc.problems:
                 sys.stderr.write(f"configuration error: {problem}\n")
             sys.exit(2)
-        for line in [*lines, serving.banner(listeners)]:
+        workers_line = [f"{workers} worker processes"] if workers > 1 else []
+        for line in [*lines, serving.banner(listeners), *workers_line]:
             self.stdout.write(line)
-        serving.serve(options["server"], listeners)
+        serving.serve(options["server"], listeners, workers)
