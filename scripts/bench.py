@@ -75,14 +75,27 @@ def run_wrk(url: str, script: Path, connections: int, seconds: float) -> Load:
     return Load(rps, to_ms(percentiles["50"]), to_ms(percentiles["99"]), requests)
 
 
+def process_tree(pid: int) -> list[int]:
+    """The gateway and its worker processes, if any."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [pid, *(int(child) for child in found.split())]
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    total = 0.0
+    for each in process_tree(pid):
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
 
 
 def peak_rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+    """The peak resident memory of the gateway, its workers summed."""
+    total = 0
+    for each in process_tree(pid):
+        status = Path(f"/proc/{each}/status").read_text()
+        total += int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+    return total / 1024
 
 
 def ttfb_ms(url: str, rounds: int) -> float:
@@ -278,6 +291,35 @@ def limiter_cost(env: dict[str, str]) -> float:
     return float(out.stdout.strip())
 
 
+PG = "postgres://postgres@127.0.0.1:5432"
+REDIS = "redis://127.0.0.1:6379/8"
+
+
+def fresh_postgres() -> str:
+    """A new, empty PostgreSQL database for one run (dropped when the next run starts)."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/test", autocommit=True) as db:
+        db.execute('DROP DATABASE IF EXISTS "llmproxy_bench" WITH (FORCE)')
+        db.execute('CREATE DATABASE "llmproxy_bench"')
+    return f"{PG}/llmproxy_bench"
+
+
+def scale_variants(scale: bool) -> list[tuple[str, list[str], dict[str, str]]]:
+    """Several workers, and PostgreSQL for the log, with the machine's Redis."""
+    if not scale:
+        return []
+    try:
+        database = fresh_postgres()
+    except Exception as exc:  # no PostgreSQL here: the rest of the benchmark still runs
+        print(f"(no PostgreSQL rows: {exc})")
+        return []
+    return [
+        ("gateway, 2 workers (SQLite + Redis)", ["--workers", "2"], {"REDIS_URL": REDIS}),
+        ("gateway on PostgreSQL + Redis", [], {"DATABASE_URL": database, "REDIS_URL": REDIS}),
+    ]
+
+
 def variants(compare: bool) -> list[tuple[str, list[str], dict[str, str]]]:
     """The gateway as shipped, and with --compare the alternatives it was chosen over."""
     shipped = [
@@ -302,6 +344,12 @@ def main() -> None:
     parser.add_argument("--stream-rounds", type=int, default=200)
     parser.add_argument("--pause", type=float, default=2.0, help="seconds between runs")
     parser.add_argument(
+        "--no-scale",
+        dest="scale",
+        action="store_false",
+        help="leave out the rows with workers and PostgreSQL",
+    )
+    parser.add_argument(
         "--dashboard-rows",
         type=int,
         default=1_000_000,
@@ -322,7 +370,7 @@ def main() -> None:
             procs.append(fake)
             rows = [measure("direct to fake upstream", fake_url, None, script, args)]
             limiter_env = {**fake.env, "DATA_DIR": str(work)}
-            for name, extra_args, env in variants(args.compare):
+            for name, extra_args, env in variants(args.compare) + scale_variants(args.scale):
                 gateway, gateway_url = start_gateway(work, fake_url, *extra_args, **env)
                 procs.append(gateway)
                 rows.append(measure(name, gateway_url, gateway.proc.pid, script, args))
