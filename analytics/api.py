@@ -11,6 +11,7 @@ from ninja.security import APIKeyCookie
 
 from analytics import queries
 from analytics import stats as range_stats
+from analytics.health import upstream_health
 from recording.models import Conversation, RequestBody, RequestLog
 from recording.writer import writer
 
@@ -82,3 +83,8 @@ def stats(request: HttpRequest, range: str = "all", key: str | None = None) -> d
 @router.get("/performance", summary="Points and per-model figures for the performance page")
 def performance(request: HttpRequest, range: str = "24h", service: str = "") -> dict:
     return range_stats.performance(range if range in range_stats.RANGES else "24h", service)
+
+
+@router.get("/upstreams", summary="Health of every upstream, as this process sees it")
+def upstreams(request: HttpRequest) -> dict:
+    return {"data": upstream_health()}

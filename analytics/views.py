@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from analytics import queries
 from analytics import stats as range_stats
+from analytics.health import upstream_health
 from analytics.transcript import transcript
 from recording.models import Conversation, RequestBody, RequestLog
 
@@ -31,6 +32,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "stats": range_stats.stats("24h"),
         "inflight": queries.inflight(),
         "logs": {"data": logs, "next": cursor},
+        "upstreams": upstream_health(),
     }
     return render(
         request, "analytics/dashboard.html", {"initial": json_safe(initial), "section": "dashboard"}

@@ -102,11 +102,14 @@ def env_json_object(name: str) -> dict[str, str]:
 
 
 def env_url(*names: str, default: str) -> str:
-    raw = env_str(*names, default=default).rstrip("/")
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ImproperlyConfigured(f"{names[0]}: expected an http(s) URL, got {raw!r}")
-    return raw
+    """An http(s) URL, or several separated by commas (each checked)."""
+    raw = env_str(*names, default=default)
+    urls = [url.strip().rstrip("/") for url in raw.split(",") if url.strip()]
+    for url in urls or [raw]:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ImproperlyConfigured(f"{names[0]}: expected an http(s) URL, got {url!r}")
+    return ",".join(urls)
 
 
 def env_path(name: str, default: str) -> Path | None:

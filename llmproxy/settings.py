@@ -48,8 +48,14 @@ DEBUG = env_bool("DEBUG", False)
 # --- the gateway -----------------------------------------------------------
 LISTEN_HOST = env_str("LISTEN_HOST", default="127.0.0.1")
 LISTEN_PORT = env_int("LISTEN_PORT", "PORT", default=1234, minimum=1, maximum=65535)
+# One URL, or several separated by commas (tried as DEFAULT_STRATEGY says).
 DEFAULT_UPSTREAM = env_url(
     "DEFAULT_UPSTREAM", "UPSTREAM_URL", "OPENAI_API_BASE_URL", default="http://localhost:8000"
+)
+DEFAULT_STRATEGY = env_choice(
+    "DEFAULT_STRATEGY",
+    "fallback",
+    {"fallback": "fallback", "weighted": "weighted", "least_busy": "least_busy"},
 )
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OLLAMA_UPSTREAM_URL = env_url("OLLAMA_UPSTREAM_URL", default="http://localhost:11434")
@@ -81,6 +87,12 @@ UPSTREAM_TRANSPORT = env_choice(
 UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", default=200, minimum=1)
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", default=10 * 1024 * 1024, minimum=1024)
 CONFIG_POLL_SECONDS = env_float("CONFIG_POLL_SECONDS", default=1.0, minimum=0.1)
+# Resilience: tries per request, when an upstream is rested, how long a request queues.
+MAX_ATTEMPTS = env_int("MAX_ATTEMPTS", default=3, minimum=1, maximum=10)
+COOLDOWN_FAILURES = env_int("COOLDOWN_FAILURES", default=3, minimum=1)
+COOLDOWN_SECONDS = env_float("COOLDOWN_SECONDS", default=30.0, minimum=0.1)
+HEALTH_CHECK_SECONDS = env_float("HEALTH_CHECK_SECONDS", default=0.0, minimum=0.0)
+QUEUE_TIMEOUT = env_float("QUEUE_TIMEOUT", default=10.0, minimum=0.0)
 VERBOSE = env_bool("VERBOSE", False)
 
 

@@ -26,6 +26,9 @@ from recording.rollup import StatDeltas
 
 log = logging.getLogger(__name__)
 FINISHED_FIELDS = (
+    "upstream",
+    "model_out",
+    "attempts",
     "finished_at",
     "state",
     "status",

@@ -66,6 +66,7 @@ class RequestLog(models.Model):
     error = models.TextField(blank=True)
     cache_hit = models.BooleanField(default=False)
     gateway_key = models.CharField(max_length=100, blank=True)
+    attempts = models.JSONField(null=True, blank=True)  # when more than one upstream was tried
 
     class Meta:
         ordering = ["-started_at"]

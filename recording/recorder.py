@@ -80,6 +80,8 @@ def finish_fields(exchange: Exchange, count: bool = True) -> dict:
         estimated = bool(usage.get("estimated"))
     duration = exchange.duration_ms
     return {
+        "upstream": exchange.decision.upstream.name[:100],  # the target that answered
+        "model_out": exchange.decision.model[:200],
         "finished_at": started_at(exchange) + timedelta(milliseconds=duration or 0),
         "state": exchange.state,
         "status": exchange.status,
@@ -90,6 +92,7 @@ def finish_fields(exchange: Exchange, count: bool = True) -> dict:
         "tokens_estimated": estimated,
         "bytes_out": exchange.bytes_out,
         "error": redact_text(exchange.error, _secrets(exchange))[:ERROR_LIMIT],
+        "attempts": exchange.attempts if len(exchange.attempts) > 1 else None,
         "cache_hit": exchange.cache_hit,
     }
 

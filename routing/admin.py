@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import time
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,7 +13,8 @@ from django.urls import path
 
 from recording.models import validate_workflow_name
 from routing.explain import explain
-from routing.models import GatewayKey, ModelMapping, Route, Upstream
+from routing.health import health
+from routing.models import GatewayKey, ModelMapping, Route, RouteTarget, Upstream
 from routing.rules import build_rules
 
 
@@ -44,7 +46,7 @@ class UpstreamForm(forms.ModelForm):
 
     class Meta:
         model = Upstream
-        fields = ["name", "base_url", "api_key", "timeout", "enabled"]
+        fields = ["name", "base_url", "api_key", "timeout", "max_concurrency", "enabled"]
 
     def clean_api_key(self) -> str:
         key = self.cleaned_data.get("api_key", "")
@@ -56,7 +58,16 @@ class UpstreamForm(forms.ModelForm):
 @admin.register(Upstream)
 class UpstreamAdmin(admin.ModelAdmin):
     form = UpstreamForm
-    list_display = ["name", "base_url", "has_key", "timeout", "enabled", "source"]
+    list_display = [
+        "name",
+        "base_url",
+        "has_key",
+        "timeout",
+        "max_concurrency",
+        "health",
+        "enabled",
+        "source",
+    ]
     list_filter = ["enabled", "source"]
     search_fields = ["name", "base_url"]
 
@@ -64,9 +75,22 @@ class UpstreamAdmin(admin.ModelAdmin):
     def has_key(self, obj: Upstream) -> bool:
         return bool(obj.api_key)
 
+    @admin.display(description="health (this process)")
+    def health(self, obj: Upstream) -> str:
+        state = health.state(obj.name)
+        status = state.status(time.time())
+        return f"{status}: {state.last_error}" if state.last_error and status != "ok" else status
+
+
+class RouteTargetInline(admin.TabularInline):
+    model = RouteTarget
+    extra = 0
+    fields = ["position", "upstream", "model", "weight"]
+
 
 @admin.register(Route)
 class RouteAdmin(admin.ModelAdmin):
+    inlines = [RouteTargetInline]
     change_list_template = "admin/routing/route/change_list.html"
     list_display = [
         "position",

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from routing.engine import UpstreamSpec
 from routing.errors import UpstreamUnreachableError
+from routing.health import health
 from routing.rules import current_rules
 from routing.upstream import build_request, get_client
 
@@ -34,7 +35,7 @@ async def fetch_models(upstream: UpstreamSpec, headers: list[tuple[str, str]]) -
 async def list_models(request: HttpRequest, headers: list[tuple[str, str]]) -> dict:
     """The model list, asked with the client's headers (minus its gateway key)."""
     rules = await current_rules()
-    upstreams = rules.upstreams
+    upstreams = [u for u in rules.upstreams if health.ready(u.name)]
     results = await asyncio.gather(
         *(fetch_models(u, headers) for u in upstreams), return_exceptions=True
     )

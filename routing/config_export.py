@@ -23,8 +23,19 @@ def _upstream(row: Upstream, with_secrets: bool) -> dict:
         item["api_key"] = row.api_key
     if row.timeout is not None:
         item["timeout"] = row.timeout
+    if row.max_concurrency is not None:
+        item["max_concurrency"] = row.max_concurrency
     if not row.enabled:
         item["enabled"] = False
+    return item
+
+
+def _target(row) -> dict:
+    item: dict = {"upstream": row.upstream.name}
+    if row.model:
+        item["model"] = row.model
+    if row.weight != 1:
+        item["weight"] = row.weight
     return item
 
 
@@ -45,6 +56,11 @@ def _route(row: Route) -> dict:
             target[flag] = getattr(row, flag)
     if row.cache_tool_calls:
         target["cache_tool_calls"] = True
+    if row.strategy != "fallback":
+        target["strategy"] = row.strategy
+    targets = [_target(t) for t in row.targets.all()]
+    if targets:
+        target["targets"] = targets
     item["match"] = match
     item["route"] = target
     if not row.enabled:
@@ -61,7 +77,10 @@ def export_config(with_secrets: bool = False) -> tuple[dict, list[str]]:
         if row.api_key and not with_secrets:
             warnings.append(f"upstream {row.name!r}: API key left out (use --with-secrets)")
     routes = [
-        _route(r) for r in Route.objects.select_related("upstream").order_by("position", "pk")
+        _route(r)
+        for r in Route.objects.select_related("upstream")
+        .prefetch_related("targets__upstream")
+        .order_by("position", "pk")
     ]
     model_map = {}
     for row in ModelMapping.objects.order_by("position", "pk"):

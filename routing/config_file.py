@@ -1,10 +1,16 @@
 """Pure parsing and checking of the routes file (YAML or JSON).
 
     upstreams:                      # optional
-      - {name: gpu, url: "http://gpu:8000", api_key: "…", timeout: 120}
+      - {name: gpu, url: "http://gpu:8000", api_key: "…", timeout: 120, max_concurrency: 4}
     routes:
       - match: {model: "/llama-(.*)/", source_host: "10.0.0.0/24"}
         route: {upstream: gpu, model: "meta-llama-\\1", strip_thinking: false}
+      - match: {model: qwen}
+        route:
+          strategy: weighted          # fallback (default), weighted or least_busy
+          targets:
+            - {upstream: gpu, weight: 3}
+            - {upstream: cpu, model: "qwen3:4b", weight: 1}
     model_map:                      # optional, in order
       gpt-4: llama3-70b
 
@@ -19,7 +25,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from routing.engine import THINK_MODES, normalize_base_url
+from routing.engine import STRATEGIES, THINK_MODES, normalize_base_url
 from routing.patterns import PatternError, check_template, compile_model_pattern, parse_network
 
 
@@ -36,6 +42,14 @@ class FileUpstream:
     api_key: str = ""
     timeout: float | None = None
     enabled: bool = True
+    max_concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class FileTarget:
+    upstream: str  # a URL or the name of an upstream
+    model: str = ""
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,8 @@ class FileRoute:
     cache: bool | None = None
     cache_tool_calls: bool = False
     enabled: bool = True
+    strategy: str = "fallback"
+    targets: tuple[FileTarget, ...] = ()
 
 
 @dataclass
@@ -131,7 +147,9 @@ def parse_config(data: object, name: str = "routes file") -> FileConfig:
     upstream_names: set[str] = set()
     for i, item in enumerate(_as_list(top.get("upstreams"), "upstreams", check)):
         where = f"upstreams[{i}]"
-        item = check.mapping(item, where, {"name", "url", "api_key", "timeout", "enabled"})
+        item = check.mapping(
+            item, where, {"name", "url", "api_key", "timeout", "enabled", "max_concurrency"}
+        )
         upstream = _parse_upstream(item, where, check)
         if upstream is not None:
             if upstream.name in upstream_names:
@@ -179,6 +197,10 @@ def _parse_upstream(item: dict, where: str, check: _Checker) -> FileUpstream | N
         check.fail(f"{where}.timeout", "expected a positive number of seconds")
         timeout = None
     enabled = check.flag(item.get("enabled", True), f"{where}.enabled")
+    cap = item.get("max_concurrency")
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+        check.fail(f"{where}.max_concurrency", "expected a whole number above 0")
+        cap = None
     if not name or not is_url(url):
         return None
     return FileUpstream(
@@ -187,7 +209,24 @@ def _parse_upstream(item: dict, where: str, check: _Checker) -> FileUpstream | N
         check.text(item.get("api_key"), where),
         timeout,
         enabled is not False,
+        cap,
     )
+
+
+def _parse_targets(value: object, where: str, check: _Checker) -> tuple[FileTarget, ...]:
+    targets = []
+    for i, item in enumerate(_as_list(value, where, check)):
+        here = f"{where}[{i}]"
+        item = check.mapping(item, here, {"upstream", "model", "weight"})
+        upstream = check.text(item.get("upstream"), f"{here}.upstream")
+        if not upstream:
+            check.fail(f"{here}.upstream", "required")
+        weight = item.get("weight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+            check.fail(f"{here}.weight", "expected a number above 0")
+            weight = 1
+        targets.append(FileTarget(upstream, check.text(item.get("model"), f"{here}.model"), weight))
+    return tuple(targets)
 
 
 def _parse_route(item: object, where: str, check: _Checker) -> FileRoute:
@@ -204,6 +243,8 @@ def _parse_route(item: object, where: str, check: _Checker) -> FileRoute:
             "strip_json_markdown",
             "cache",
             "cache_tool_calls",
+            "strategy",
+            "targets",
         },
     )
     model = check.text(match.get("model"), f"{where}.match.model")
@@ -215,6 +256,12 @@ def _parse_route(item: object, where: str, check: _Checker) -> FileRoute:
         except PatternError as exc:
             check.fail(f"{where}.match.source_host", str(exc))
     rewrite = check.text(target.get("model"), f"{where}.route.model")
+    targets = _parse_targets(target.get("targets"), f"{where}.route.targets", check)
+    if targets and target.get("upstream"):
+        check.fail(f"{where}.route", "give either upstream or targets, not both")
+    strategy = check.text(target.get("strategy"), f"{where}.route.strategy") or "fallback"
+    if strategy not in STRATEGIES:
+        check.fail(f"{where}.route.strategy", "expected one of " + ", ".join(STRATEGIES))
     if rewrite and compiled is not None:
         _check_template(rewrite, compiled, f"{where}.route.model", check)
     return FileRoute(
@@ -236,6 +283,8 @@ def _parse_route(item: object, where: str, check: _Checker) -> FileRoute:
         )
         is True,
         enabled=check.flag(item.get("enabled", True), f"{where}.enabled") is not False,
+        strategy=strategy,
+        targets=targets,
     )
 
 

@@ -30,6 +30,19 @@ class UpstreamSpec:
     api_key: str = field(default="", repr=False)
     timeout: float | None = None
     key_overrides: bool = False  # an upstream's own key replaces the client's Authorization
+    max_concurrency: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One upstream a request may go to, with the model name it has there."""
+
+    upstream: UpstreamSpec
+    model: str = ""  # empty: the model the decision chose
+    weight: float = 1.0
+
+
+STRATEGIES = ("fallback", "weighted", "least_busy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +72,8 @@ class RouteRule:
     json_fence: bool | None = None
     cache: bool | None = None  # None: CACHE_ENABLED decides
     cache_tool_calls: bool = False
+    targets: tuple[Target, ...] = ()  # several upstreams; empty: `upstream` (or the default)
+    strategy: str = "fallback"
 
     def transforms(self, base: Transforms) -> Transforms:
         return Transforms(
@@ -101,6 +116,11 @@ class RuleSet:
     version: int = 0
     workflow_ports: Mapping[int, str] = field(default_factory=lambda: MappingProxyType({}))
     gateway_keys: Mapping[str, KeySpec] = field(default_factory=lambda: MappingProxyType({}))
+    default_targets: tuple[Target, ...] = ()  # empty: the default upstream alone
+    default_strategy: str = "fallback"
+
+    def default(self) -> tuple[tuple[Target, ...], str]:
+        return self.default_targets or (Target(self.default_upstream),), self.default_strategy
 
     @property
     def aliases(self) -> list[str]:
@@ -111,7 +131,11 @@ class RuleSet:
     @property
     def upstreams(self) -> list[UpstreamSpec]:
         found = {self.default_upstream.base_url: self.default_upstream}
+        for target in self.default_targets:
+            found.setdefault(target.upstream.base_url, target.upstream)
         for route in self.routes:
+            for target in route.targets:
+                found.setdefault(target.upstream.base_url, target.upstream)
             if route.upstream is not None:
                 found.setdefault(route.upstream.base_url, route.upstream)
         return list(found.values())
@@ -129,6 +153,8 @@ class Decision:
     mapping: str | None = None
     cache: bool | None = None
     cache_tool_calls: bool = False
+    targets: tuple[Target, ...] = ()
+    strategy: str = "fallback"
 
 
 def map_model(rules: RuleSet, model: str) -> tuple[str, str | None]:
@@ -154,6 +180,14 @@ def route_matches(route: RouteRule, model: str, address: object) -> object | Non
     return match
 
 
+def route_targets(route: RouteRule, rules: RuleSet) -> tuple[tuple[Target, ...], str]:
+    if route.targets:
+        return route.targets, route.strategy
+    if route.upstream is not None:
+        return (Target(route.upstream),), "fallback"
+    return rules.default()
+
+
 def decide(rules: RuleSet, model: str, client: str) -> Decision:
     address = parse_address(client) if any(r.network for r in rules.routes) else None
     for route in rules.routes:
@@ -164,14 +198,26 @@ def decide(rules: RuleSet, model: str, client: str) -> Decision:
             final, mapping = expand_template(route.rewrite, match), None
         else:
             final, mapping = map_model(rules, model)
+        targets, strategy = route_targets(route, rules)
         return Decision(
-            upstream=route.upstream or rules.default_upstream,
+            upstream=targets[0].upstream,
             model=final,
             transforms=route.transforms(rules.transforms),
             route=route.name,
             mapping=mapping,
             cache=route.cache,
             cache_tool_calls=route.cache_tool_calls,
+            targets=targets,
+            strategy=strategy,
         )
     final, mapping = map_model(rules, model)
-    return Decision(rules.default_upstream, final, rules.transforms, None, mapping)
+    targets, strategy = rules.default()
+    return Decision(
+        targets[0].upstream,
+        final,
+        rules.transforms,
+        None,
+        mapping,
+        targets=targets,
+        strategy=strategy,
+    )

@@ -57,6 +57,12 @@ class RateLimitedError(GatewayError):
     code = "rate_limit_exceeded"
 
 
+class OverloadedError(GatewayError):
+    status = 503
+    type = "server_error"
+    code = "overloaded"
+
+
 class UpstreamUnreachableError(GatewayError):
     status = 502
     type = "upstream_error"

@@ -56,6 +56,8 @@ class Exchange:
     cache_hit: bool = False
     gateway_key: str = ""  # the name of the key the client used
     cache_key: str | None = None  # set when the response cache applies
+    attempts: list[dict] = field(default_factory=list)  # every try: upstream, status, time
+    lease: object | None = None  # the upstream place held while its response is open
     completion: dict | None = None  # a whole reply as delivered, for the cache
     key: object | None = None  # its KeySpec, for the model check
     secrets: list[str] | None = None  # worked out by the recorder, off the request path

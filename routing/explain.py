@@ -26,12 +26,26 @@ class Explanation:
     decision: Decision
     steps: list[Step] = field(default_factory=list)
 
+    def targets(self) -> list[str]:
+        """Several targets, one line each (empty when the decision has one upstream)."""
+        d = self.decision
+        if len(d.targets) < 2:
+            return []
+        return [
+            f"{t.upstream.name} ({t.upstream.base_url}) as {t.model or d.model}"
+            + (f", weight {t.weight:g}" if d.strategy == "weighted" else "")
+            for t in d.targets
+        ]
+
     def lines(self) -> list[str]:
         out = [f"{'✓' if s.matched else '✗'} {s.rule}: {s.reason}" for s in self.steps]
         d = self.decision
         transforms = ", ".join(d.transforms.describe()) or "none"
+        targets = self.targets()
         out += [
-            f"→ upstream {d.upstream.name} ({d.upstream.base_url})",
+            f"→ {d.strategy} over {len(targets)} targets: {'; '.join(targets)}"
+            if targets
+            else f"→ upstream {d.upstream.name} ({d.upstream.base_url})",
             f"→ model {d.model}",
             f"→ transforms: {transforms}",
         ]

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from routing.config_file import ConfigFileError, FileConfig, is_url, load_text, parse_config
 from routing.engine import normalize_base_url
-from routing.models import ModelMapping, Route, Source, Upstream
+from routing.models import ModelMapping, Route, RouteTarget, Source, Upstream
 from routing.patterns import PatternError, check_template, compile_model_pattern
 from routing.rules import bump_version
 
@@ -76,6 +76,7 @@ def _sync_upstreams(config: FileConfig, source: str) -> bool:
             "api_key": item.api_key,
             "timeout": item.timeout,
             "enabled": item.enabled,
+            "max_concurrency": item.max_concurrency,
         }
         row = Upstream.objects.filter(name=item.name).first()
         if row is None:
@@ -87,26 +88,36 @@ def _sync_upstreams(config: FileConfig, source: str) -> bool:
     return changed
 
 
-def _route_rows(config: FileConfig, source: str) -> list[Route]:
+def _route_rows(config: FileConfig, source: str) -> list[tuple[Route, list[RouteTarget]]]:
     rows = []
     for i, item in enumerate(config.routes):
-        rows.append(
-            Route(
-                position=(i + 1) * POSITION_STEP,
-                name=item.name,
-                enabled=item.enabled,
-                match_model=item.model,
-                match_source=item.source,
-                upstream=_resolve_upstream(item.upstream, f"routes[{i}].route.upstream"),
-                rewrite_model=item.rewrite,
-                strip_thinking=item.strip_thinking,
-                disable_thinking=item.disable_thinking,
-                strip_json_markdown=item.strip_json_markdown,
-                cache=item.cache,
-                cache_tool_calls=item.cache_tool_calls,
-                source=source,
+        where = f"routes[{i}].route.targets"
+        targets = [
+            RouteTarget(
+                position=n,
+                upstream=_resolve_upstream(t.upstream, f"{where}[{n}].upstream"),
+                model=t.model,
+                weight=t.weight,
             )
+            for n, t in enumerate(item.targets)
+        ]
+        route = Route(
+            position=(i + 1) * POSITION_STEP,
+            name=item.name,
+            enabled=item.enabled,
+            match_model=item.model,
+            match_source=item.source,
+            upstream=_resolve_upstream(item.upstream, f"routes[{i}].route.upstream"),
+            rewrite_model=item.rewrite,
+            strip_thinking=item.strip_thinking,
+            disable_thinking=item.disable_thinking,
+            strip_json_markdown=item.strip_json_markdown,
+            cache=item.cache,
+            cache_tool_calls=item.cache_tool_calls,
+            strategy=item.strategy,
+            source=source,
         )
+        rows.append((route, targets))
     return rows
 
 
@@ -123,7 +134,9 @@ ROUTE_FIELDS = (
     "strip_json_markdown",
     "cache",
     "cache_tool_calls",
+    "strategy",
 )
+TARGET_FIELDS = ("upstream_id", "model", "weight")
 
 
 def _same(rows: list, existing: list, fields: tuple[str, ...]) -> bool:
@@ -137,6 +150,29 @@ def _replace(model, rows: list, source: str, fields: tuple[str, ...]) -> bool:
         return False
     model.objects.filter(source=source).delete()
     model.objects.bulk_create(rows)
+    return True
+
+
+def _route_key(route: Route, targets: list[RouteTarget]) -> tuple:
+    return (
+        tuple(getattr(route, f) for f in ROUTE_FIELDS),
+        tuple(tuple(getattr(t, f) for f in TARGET_FIELDS) for t in targets),
+    )
+
+
+def _replace_routes(rows: list[tuple[Route, list[RouteTarget]]], source: str) -> bool:
+    existing = Route.objects.filter(source=source).order_by("position", "pk")
+    existing = existing.prefetch_related("targets")
+    if [_route_key(*row) for row in rows] == [
+        _route_key(r, list(r.targets.all())) for r in existing
+    ]:
+        return False
+    Route.objects.filter(source=source).delete()
+    for route, targets in rows:
+        route.save()
+        for target in targets:
+            target.route = route
+        RouteTarget.objects.bulk_create(targets)
     return True
 
 
@@ -154,13 +190,13 @@ MAPPING_FIELDS = ("position", "pattern", "replacement", "enabled")
 def apply_config(config: FileConfig, source: str = Source.FILE) -> bool:
     """Make the rows of `source` equal to `config`. True if anything changed."""
     changed = _sync_upstreams(config, source)
-    changed |= _replace(Route, _route_rows(config, source), source, ROUTE_FIELDS)
+    changed |= _replace_routes(_route_rows(config, source), source)
     changed |= _replace(
         ModelMapping, _mapping_rows(config.model_map, source), source, MAPPING_FIELDS
     )
-    unused = Upstream.objects.filter(source=source, route__isnull=True).exclude(
-        name__in=[u.name for u in config.upstreams]
-    )
+    unused = Upstream.objects.filter(
+        source=source, route__isnull=True, routetarget__isnull=True
+    ).exclude(name__in=[u.name for u in config.upstreams])
     if unused.exists():
         unused.delete()
         changed = True

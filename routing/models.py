@@ -53,6 +53,11 @@ class Upstream(models.Model):
     timeout = models.FloatField(
         null=True, blank=True, help_text="Seconds to the first byte and between chunks."
     )
+    max_concurrency = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Requests sent to it at once; more wait QUEUE_TIMEOUT, then get a 503.",
+    )
     enabled = models.BooleanField(default=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
 
@@ -65,6 +70,12 @@ class Upstream(models.Model):
 
 class Route(models.Model):
     THINK_CHOICES = [("", "inherit"), *[(mode, mode) for mode in THINK_MODES]]
+
+    STRATEGIES = [
+        ("fallback", "ordered fallback"),
+        ("weighted", "weighted random"),
+        ("least_busy", "least requests in flight"),
+    ]
 
     position = models.PositiveIntegerField(default=0, db_index=True)
     name = models.CharField(max_length=100, blank=True)
@@ -84,7 +95,17 @@ class Route(models.Model):
         help_text="IP address or CIDR block.",
     )
     upstream = models.ForeignKey(
-        Upstream, null=True, blank=True, on_delete=models.PROTECT, help_text="Empty: default."
+        Upstream,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Empty: the default upstream. Several targets below replace it.",
+    )
+    strategy = models.CharField(
+        max_length=12,
+        choices=STRATEGIES,
+        default="fallback",
+        help_text="How the targets below are chosen.",
     )
     rewrite_model = models.CharField(
         max_length=300, blank=True, help_text="New model name; \\1 refers to a regex group."
@@ -198,3 +219,25 @@ class GatewayKey(models.Model):
         self.key_hash = self.hash(key)
         self.key_start = key[:12] + "…"
         return key
+
+
+class RouteTarget(models.Model):
+    """One of several upstreams a route sends to, with its own model name and weight."""
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="targets")
+    position = models.PositiveIntegerField(default=0)
+    upstream = models.ForeignKey(Upstream, on_delete=models.PROTECT)
+    model = models.CharField(
+        max_length=300, blank=True, help_text="The model name on this upstream; empty: the route's."
+    )
+    weight = models.FloatField(default=1.0, help_text="For weighted random: its share.")
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.upstream} ({self.weight:g})"
+
+    def clean(self) -> None:
+        if self.weight <= 0:
+            raise ValidationError({"weight": "A weight must be above 0."})

@@ -15,7 +15,8 @@ import httpx
 import orjson
 from django.conf import settings
 
-from routing import traffic
+from routing import slots, traffic
+from routing.attempts import with_attempts
 from routing.chunks import CHAT, transform_completion
 from routing.errors import (
     GatewayError,
@@ -34,8 +35,10 @@ UPSTREAM_PATHS = {CHAT: "/v1/chat/completions", "text": "/v1/completions"}
 
 
 async def send(exchange: Exchange) -> httpx.Response:
-    """Send the exchange upstream and return the open response (status < 400)."""
+    """Send to the exchange's current upstream; the open response (status < 400) holds a
+    place in that upstream's queue until close_upstream()."""
     upstream = exchange.decision.upstream
+    exchange.lease = await slots.acquire(upstream)
     outgoing = build_request(
         upstream,
         UPSTREAM_PATHS[exchange.kind],
@@ -46,9 +49,14 @@ async def send(exchange: Exchange) -> httpx.Response:
     try:
         response = await get_client().send(outgoing, stream=True)
     except httpx.TimeoutException:
+        exchange.lease.release()
         raise UpstreamTimeoutError(f"Upstream {upstream.name!r} did not answer in time.") from None
     except httpx.TransportError as exc:
+        exchange.lease.release()
         raise UpstreamUnreachableError(f"Cannot reach upstream {upstream.name!r}: {exc}") from None
+    except BaseException:  # cancelled while connecting: give the place back
+        exchange.lease.release()
+        raise
     if response.status_code >= 400:
         content = await read_all(exchange, response)
         raise UpstreamStatusError(
@@ -59,6 +67,14 @@ async def send(exchange: Exchange) -> httpx.Response:
     return response
 
 
+async def close_upstream(exchange: Exchange, response: httpx.Response) -> None:
+    try:
+        await response.aclose()
+    finally:
+        if exchange.lease is not None:
+            exchange.lease.release()
+
+
 async def read_all(exchange: Exchange, response: httpx.Response) -> bytes:
     try:
         content = await response.aread()
@@ -67,13 +83,12 @@ async def read_all(exchange: Exchange, response: httpx.Response) -> bytes:
     except httpx.TransportError as exc:
         raise UpstreamUnreachableError(f"The upstream connection broke: {exc}") from None
     finally:
-        await response.aclose()
+        await close_upstream(exchange, response)
         exchange.first_byte_at = exchange.first_byte_at or perf_counter()
     return content
 
 
-async def complete(exchange: Exchange) -> tuple[dict, httpx.Response]:
-    """The whole reply, transformed; the upstream response is returned for its headers."""
+async def _complete_once(exchange: Exchange) -> tuple[dict, httpx.Response]:
     response = await send(exchange)
     content = await read_all(exchange, response)
     try:
@@ -86,6 +101,13 @@ async def complete(exchange: Exchange) -> tuple[dict, httpx.Response]:
         raise UpstreamUnreachableError(
             "The upstream answered with unexpected JSON.", code="upstream_bad_response"
         )
+    return data, response
+
+
+async def complete(exchange: Exchange) -> tuple[dict, httpx.Response]:
+    """The whole reply, transformed (tried on the route's targets as attempts allow); the
+    upstream response is returned for its headers."""
+    data, response = await with_attempts(exchange, _complete_once)
     transform_completion(data, exchange.decision.transforms, exchange.kind)
     exchange.first_token_at = exchange.first_byte_at
     exchange.usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
@@ -103,10 +125,9 @@ async def iter_events(response: httpx.Response) -> AsyncIterator[SSEEvent]:
         yield event
 
 
-async def open_stream(
+async def _open_stream_once(
     exchange: Exchange,
 ) -> tuple[httpx.Response, AsyncIterator[SSEEvent], SSEEvent | None]:
-    """Send, and read up to the first event so that failures still get a proper status."""
     response = await send(exchange)
     if "text/event-stream" not in response.headers.get("content-type", ""):
         await read_all(exchange, response)
@@ -117,16 +138,28 @@ async def open_stream(
     try:
         first = await anext(events, None)
     except httpx.TimeoutException:
-        await response.aclose()
+        await close_upstream(exchange, response)
         raise UpstreamTimeoutError("The upstream sent no event in time.") from None
     except httpx.TransportError as exc:
-        await response.aclose()
+        await close_upstream(exchange, response)
         raise UpstreamUnreachableError(
             f"The upstream broke before its first event: {exc}"
         ) from None
-    exchange.first_byte_at = perf_counter()
-    exchange.status = response.status_code
+    except BaseException:
+        await close_upstream(exchange, response)
+        raise
     return response, events, first
+
+
+async def open_stream(
+    exchange: Exchange,
+) -> tuple[httpx.Response, AsyncIterator[SSEEvent], SSEEvent | None]:
+    """Send, and read up to the first event, so that failures still get a proper status
+    and can move on to another target; from there on the stream is the client's."""
+    result = await with_attempts(exchange, _open_stream_once)
+    exchange.first_byte_at = perf_counter()
+    exchange.status = result[0].status_code
+    return result
 
 
 def deliver(exchange: Exchange, data: bytes) -> bytes:

@@ -18,7 +18,8 @@ import orjson
 from routing.chunks import ChunkTransformer
 from routing.errors import openai_error
 from routing.exchange import Exchange
-from routing.pipeline import deliver, finish_cancelled, finish_error, finish_ok
+from routing.health import health
+from routing.pipeline import close_upstream, deliver, finish_cancelled, finish_error, finish_ok
 from routing.sse import SSEEvent
 
 DONE = b"data: [DONE]\n\n"
@@ -110,6 +111,7 @@ async def relay(
             exchange, out.error("The upstream went silent mid-stream.", "upstream_timeout")
         )
     except httpx.TransportError:
+        health.failed(exchange.decision.upstream.name, "connection lost mid-stream")
         finish_error(exchange, "upstream connection lost mid-stream", 502)
         yield deliver(
             exchange,
@@ -119,7 +121,7 @@ async def relay(
         finish_cancelled(exchange)
         raise
     finally:
-        await response.aclose()
+        await close_upstream(exchange, response)
 
 
 def relay_chunk(exchange: Exchange, transformer: ChunkTransformer, chunk: object) -> bool:

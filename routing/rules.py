@@ -23,11 +23,19 @@ from routing.engine import (
     MappingRule,
     RouteRule,
     RuleSet,
+    Target,
     Transforms,
     UpstreamSpec,
     normalize_base_url,
 )
-from routing.models import ConfigVersion, GatewayKey, ModelMapping, Route, Upstream
+from routing.models import (
+    ConfigVersion,
+    GatewayKey,
+    ModelMapping,
+    Route,
+    RouteTarget,
+    Upstream,
+)
 from routing.patterns import compile_model_pattern, parse_network
 from routing.rates import parse_rate
 
@@ -44,17 +52,31 @@ def default_transforms() -> Transforms:
     )
 
 
+def default_upstreams() -> list[UpstreamSpec]:
+    """DEFAULT_UPSTREAM: one URL (named "default") or several ("default", "default-2", …)."""
+    urls = [normalize_base_url(u) for u in settings.DEFAULT_UPSTREAM.split(",") if u.strip()]
+    return [
+        UpstreamSpec("default" if i == 0 else f"default-{i + 1}", url, settings.OPENAI_API_KEY)
+        for i, url in enumerate(urls)
+    ]
+
+
 def default_upstream() -> UpstreamSpec:
-    return UpstreamSpec(
-        "default", normalize_base_url(settings.DEFAULT_UPSTREAM), settings.OPENAI_API_KEY
-    )
+    return default_upstreams()[0]
 
 
 def upstream_spec(row: Upstream, default: UpstreamSpec) -> UpstreamSpec:
     base_url = normalize_base_url(row.base_url)
     # OPENAI_API_KEY belongs to the default upstream only; never send it elsewhere.
     key = row.api_key or (default.api_key if base_url == default.base_url else "")
-    return UpstreamSpec(row.name, base_url, key, row.timeout, key_overrides=bool(row.api_key))
+    return UpstreamSpec(
+        row.name,
+        base_url,
+        key,
+        row.timeout,
+        key_overrides=bool(row.api_key),
+        max_concurrency=row.max_concurrency,
+    )
 
 
 def read_version() -> int:
@@ -65,11 +87,20 @@ def read_version() -> int:
 def build_rules() -> RuleSet:
     """Read every enabled row once and compile it (sync: call from a thread in async code)."""
     version = read_version()  # read first: a change racing this load is seen by the next poll
-    default = default_upstream()
+    defaults = default_upstreams()
+    default = defaults[0]
     upstreams = {u.pk: upstream_spec(u, default) for u in Upstream.objects.filter(enabled=True)}
     routes = []
-    for row in Route.objects.filter(enabled=True).order_by("position", "id"):
-        if row.upstream_id is not None and row.upstream_id not in upstreams:
+    rows = Route.objects.filter(enabled=True).order_by("position", "id").prefetch_related("targets")
+    for row in rows:
+        targets = tuple(
+            Target(upstreams[t.upstream_id], t.model, t.weight)
+            for t in row.targets.all()
+            if t.upstream_id in upstreams
+        )
+        if row.targets.all() and not targets:
+            continue  # every target's upstream is disabled
+        if not targets and row.upstream_id is not None and row.upstream_id not in upstreams:
             continue  # its upstream is disabled
         routes.append(
             RouteRule(
@@ -83,6 +114,8 @@ def build_rules() -> RuleSet:
                 json_fence=row.strip_json_markdown,
                 cache=row.cache,
                 cache_tool_calls=row.cache_tool_calls,
+                targets=targets,
+                strategy=row.strategy,
             )
         )
     exact: dict[str, str] = {}
@@ -106,6 +139,8 @@ def build_rules() -> RuleSet:
         gateway_keys=MappingProxyType(
             {row.key_hash: key_spec(row) for row in GatewayKey.objects.filter(enabled=True)}
         ),
+        default_targets=tuple(Target(u) for u in defaults) if len(defaults) > 1 else (),
+        default_strategy=settings.DEFAULT_STRATEGY,
     )
 
 
@@ -135,6 +170,12 @@ async def current_rules() -> RuleSet:
     return rules
 
 
+def loaded_rules() -> RuleSet:
+    """The rules this process works with (for pages, from sync code; loaded if need be)."""
+    rules = _state["rules"]
+    return rules if rules is not None and not _state["stale"] else build_rules()
+
+
 def invalidate_rules() -> None:
     """Make this process reload before its next request (other processes poll)."""
     _state["stale"] = True
@@ -151,7 +192,7 @@ def _on_config_change(**kwargs: object) -> None:
     transaction.on_commit(bump_version)
 
 
-for _model in (Upstream, Route, ModelMapping, Workflow, GatewayKey):
+for _model in (Upstream, Route, RouteTarget, ModelMapping, Workflow, GatewayKey):
     post_save.connect(_on_config_change, sender=_model, dispatch_uid=f"bump-{_model.__name__}")
     post_delete.connect(_on_config_change, sender=_model, dispatch_uid=f"del-{_model.__name__}")
 

@@ -14,9 +14,11 @@ UPSTREAM = "http://upstream.test"
 def gateway_settings(settings):
     """respx intercepts httpx's own transport, so Django-level tests use it."""
     from routing import cache
+    from routing.health import health
     from routing.rules import invalidate_rules
 
     cache.recent.items.clear()
+    health.states.clear()
 
     settings.UPSTREAM_TRANSPORT = "httpx"
     settings.DEFAULT_UPSTREAM = UPSTREAM

@@ -39,6 +39,19 @@
     card("card-inflight", number(state.inflight.size));
   }
 
+  function renderUpstreams(rows) {
+    const body = document.querySelector("#upstreams tbody");
+    body.replaceChildren(...rows.map(function (row) {
+      const tr = el("tr", undefined, "health-" + row.status);
+      const status = row.status === "cooldown"
+        ? "cooldown (" + Math.ceil(row.cooldown_seconds) + " s)" : row.status;
+      tr.append(el("td", row.upstream), el("td", row.base_url), el("td", status),
+                el("td", number(row.inflight)), el("td", number(row.failures)),
+                el("td", row.last_error || "–"));
+      return tr;
+    }));
+  }
+
   function logRow(row) {
     const tr = el("tr", undefined, "state-" + row.state);
     tr.dataset.id = row.id;
@@ -86,6 +99,7 @@
     statsTimer = setTimeout(async function () {
       statsTimer = null;
       renderStats(await getJSON("/api/stats?range=" + state.range));
+      renderUpstreams((await getJSON("/api/upstreams")).data);
     }, 2000);
   }
 
@@ -162,6 +176,7 @@
 
   for (const row of data.inflight) state.inflight.set(String(row.id), row);
   renderStats(data.stats);
+  renderUpstreams(data.upstreams);
   renderInflight();
   renderLog(data.logs);
   setInterval(function () {

@@ -18,6 +18,7 @@ upstreams:
 - name: gpu
   url: http://gpu:8000
   timeout: 120.0
+  max_concurrency: 4
 - name: cloud
   url: https://api.example.com
   api_key: sk-import-secret
@@ -36,6 +37,16 @@ routes:
     strip_thinking: reasoning
     strip_json_markdown: true
   enabled: false
+- name: qwen everywhere
+  match:
+    model: qwen
+  route:
+    strategy: weighted
+    targets:
+    - upstream: gpu
+      weight: 3.0
+    - upstream: cloud
+      model: qwen-max
 model_map:
   gpt-3.5-turbo: llama3-8b
   /claude-(.*)/: llama-\\1
@@ -73,7 +84,7 @@ def test_importing_twice_changes_nothing(tmp_path):
     ids = list(Route.objects.values_list("pk", flat=True))
     out = StringIO()
     call_command("import_routes", str(path), stdout=out)
-    assert out.getvalue().startswith("Unchanged: 2 routes, 2 upstreams, 2 mappings")
+    assert out.getvalue().startswith("Unchanged: 3 routes, 2 upstreams, 2 mappings")
     assert list(Route.objects.values_list("pk", flat=True)) == ids
 
 
@@ -83,7 +94,7 @@ def test_import_leaves_admin_rows_alone(tmp_path):
     path.write_text(CONFIG)
     call_command("import_routes", str(path), stdout=StringIO())
     assert Route.objects.filter(source=Source.ADMIN).count() == 1
-    assert Route.objects.filter(source=Source.IMPORT).count() == 2
+    assert Route.objects.filter(source=Source.IMPORT).count() == 3
 
 
 def test_a_bad_file_is_refused_line_by_line_and_nothing_is_imported(tmp_path, capsys):
@@ -116,3 +127,40 @@ def test_an_unknown_upstream_rolls_back_everything(tmp_path, capsys):
         call_command("import_routes", str(path), stdout=StringIO())
     assert "routes[1].route.upstream: no upstream is named 'nowhere'" in capsys.readouterr().err
     assert not Upstream.objects.exists() and not Route.objects.exists()
+
+
+def test_bad_targets_and_strategies_are_refused_with_their_place(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "upstreams: [{name: ok, url: 'http://ok', max_concurrency: 0}]\n"
+        "routes:\n"
+        "- route: {strategy: random, targets: [{upstream: ok, weight: 0}, {model: x}]}\n"
+        "- route: {upstream: ok, targets: [{upstream: ok}]}\n"
+    )
+    with pytest.raises(SystemExit):
+        call_command("import_routes", str(path), stdout=StringIO())
+    err = capsys.readouterr().err
+    for where in (
+        "upstreams[0].max_concurrency",
+        "routes[0].route.targets[0].weight",
+        "routes[0].route.targets[1].upstream: required",
+        "routes[0].route.strategy",
+        "routes[1].route: give either upstream or targets",
+    ):
+        assert where in err
+    assert not Route.objects.exists()
+
+
+def test_imported_targets_route_requests(tmp_path):
+    from routing.rules import build_rules
+
+    path = tmp_path / "routes.yaml"
+    path.write_text(CONFIG)
+    call_command("import_routes", str(path), stdout=StringIO())
+    rule = next(r for r in build_rules().routes if r.name == "qwen everywhere")
+    assert rule.strategy == "weighted"
+    assert [(t.upstream.name, t.model, t.weight) for t in rule.targets] == [
+        ("gpu", "", 3.0),
+        ("cloud", "qwen-max", 1.0),
+    ]
+    assert rule.targets[0].upstream.max_concurrency == 4

@@ -34,6 +34,10 @@ ROUTE = {
     "strip_thinking": "",
     "disable_thinking": "unknown",
     "strip_json_markdown": "unknown",
+    "strategy": "fallback",
+    "cache": "unknown",
+    "targets-TOTAL_FORMS": "0",
+    "targets-INITIAL_FORMS": "0",
 }
 
 

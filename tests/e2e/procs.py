@@ -89,10 +89,13 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_fake(tmp: Path, name: str = "fake") -> tuple[Process, str]:
-    port = free_port()
+def start_fake(
+    tmp: Path, name: str = "fake", port: int | None = None, models: str = ""
+) -> tuple[Process, str]:
+    port = port or free_port()
+    extra = ["--models", models] if models else []
     proc = Process(
-        ["fakeupstream", "--port", str(port), "--name", name],
+        ["fakeupstream", "--port", str(port), "--name", name, *extra],
         base_env(tmp),
         tmp / f"fake-{name}.log",
     )

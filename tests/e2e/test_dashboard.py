@@ -108,6 +108,9 @@ def test_the_dashboard_live_filters_opens_a_request_and_plots_performance(dashbo
         slow.join()
         first_log_row = page.locator("#log tbody tr").first
         assert "echo+words:12+delay:250" in first_log_row.inner_text()
+        upstream = page.locator("#upstreams tbody tr").first
+        expect(upstream).to_contain_text("default")
+        expect(upstream).to_contain_text("ok", timeout=10_000)  # it has answered since
 
         page.fill("#filters input[name=model]", EVIL)
         page.click("#filters button[type=submit]")

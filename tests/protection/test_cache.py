@@ -158,7 +158,7 @@ async def test_tool_call_answers_are_cached_only_when_the_route_says_so(gateway,
 
 
 async def test_errors_are_never_cached(gateway, upstream, cached):
-    route = upstream.post(CHAT).respond(500, json={"error": {"message": "down"}})
+    route = upstream.post(CHAT).respond(400, json={"error": {"message": "bad"}})
     await gateway.post(CHAT, json=HELLO)
     await cached()
     await gateway.post(CHAT, json=HELLO)

@@ -177,7 +177,7 @@ async def test_truncated_failed_and_empty_replies_are_not_training_data(
         side_effect=[
             httpx_response(cut),
             httpx_response(chat_reply("")),
-            httpx_response({"error": {"message": "boom"}}, 500),
+            httpx_response({"error": {"message": "refused"}}, 400),
             sse_response(["fine"]),
         ]
     )
