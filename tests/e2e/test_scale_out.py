@@ -273,3 +273,32 @@ def test_sqlite_with_two_workers_loses_no_row_under_concurrent_writes(e2e_dir, f
     finally:
         proc.stop()
     assert "database is locked" not in proc.output()
+
+
+def test_a_dead_upstream_learnt_by_one_node_is_skipped_by_the_other(e2e_dir, fake, shared):
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = {**shared, "COOLDOWN_FAILURES": "1", "COOLDOWN_SECONDS": "60"}
+    a, url_a = start_gateway(e2e_dir, f"{dead},{fake}", **settings)
+    b, url_b = start_gateway(e2e_dir, f"{dead},{fake}", **settings)
+    try:
+        first = chat(url_a)
+        assert first.status_code == 200
+        wait_state(a, first.headers["x-request-id"])
+        rows = query(
+            a,
+            "SELECT attempts FROM recording_requestlog WHERE id = %s",
+            first.headers["x-request-id"],
+        )
+        assert [t["upstream"] for t in rows[0][0]] == ["default", "default-2"]
+        time.sleep(1.5)  # node b reads the shared cooldowns once a second
+        second = chat(url_b)
+        wait_state(b, second.headers["x-request-id"])
+        rows = query(
+            b,
+            "SELECT attempts, upstream FROM recording_requestlog WHERE id = %s",
+            second.headers["x-request-id"],
+        )
+        assert rows[0] == (None, "default-2")  # one try: straight past the dead one
+    finally:
+        a.stop()
+        b.stop()
