@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 
-.PHONY: run test bench lint migrate fake-upstream screenshots
+.PHONY: run test reliability bench lint migrate fake-upstream screenshots
 
 $(PYTHON):
 	@py=$$(scripts/find-python) && "$$py" -m venv $(VENV)
@@ -25,6 +25,9 @@ run: migrate
 
 test: $(VENV)/.installed-dev
 	$(PYTHON) -m pytest
+
+reliability: $(VENV)/.installed-dev
+	$(PYTHON) scripts/reliability.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
