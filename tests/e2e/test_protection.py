@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import httpx
 import ollama
@@ -27,6 +28,7 @@ def protected(e2e_dir, fake):
         CACHE_ENABLED="true",
         OPENAI_API_KEY="sk-upstream-e2e-key",
         RECORD_FLUSH_SECONDS="0.05",
+        CONFIG_POLL_SECONDS="0.2",
     )
     code = (
         "from routing.models import GatewayKey; "
@@ -45,6 +47,7 @@ def protected(e2e_dir, fake):
         .stdout.strip()
         .splitlines()[-1]
     )
+    time.sleep(1.0)  # five polls: the gateway has picked the new key up
     yield url, secret, proc
     proc.stop()
 
