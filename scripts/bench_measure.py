@@ -80,13 +80,11 @@ def peak_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def ttfb_ms(url: str, rounds: int) -> float:
-    """Median time from sending a streaming request to its first content event.
-
-    A raw keep-alive socket sends each request in one write, so the figure is the
-    servers' time, not a client library's.
-    """
-    body = json.dumps({**BODY, "model": "echo+words:20", "stream": True}).encode()
+def timed_streams(url: str, model: str, rounds: int) -> list[tuple[float, float, bytes]]:
+    """Send `rounds` streaming requests one after the other on a raw keep-alive socket
+    (each in one write, so the figures are the servers' time, not a client library's);
+    for each: (seconds to the first content event, seconds from it to the end, the bytes)."""
+    body = json.dumps({**BODY, "model": model, "stream": True}).encode()
     parts = urlsplit(url)
     request = (
         f"POST /v1/chat/completions HTTP/1.1\r\nHost: {parts.netloc}\r\n"
@@ -101,31 +99,23 @@ def ttfb_ms(url: str, rounds: int) -> float:
             buffer = b""
             while b'"content":"w' not in buffer:
                 buffer += sock.recv(65536)
-            samples.append((time.perf_counter() - start) * 1000)
+            first = time.perf_counter()
             while not buffer.endswith(b"0\r\n\r\n"):  # the end of the chunked body
                 buffer += sock.recv(65536)
-    return statistics.median(samples)
+            samples.append((first - start, time.perf_counter() - first, buffer))
+    return samples
+
+
+def ttfb_ms(url: str, rounds: int) -> float:
+    """Median time from sending a streaming request to its first content event."""
+    samples = timed_streams(url, "echo+words:20", rounds)
+    return statistics.median(ttfb for ttfb, _, _ in samples) * 1000
 
 
 def relay_tokens_per_s(url: str, words: int = 4000, rounds: int = 5) -> float:
     """Median rate at which the words of a long, fast stream reach the client once its
     first one has (the fake upstream sends one word, about a token, per event)."""
-    body = json.dumps({**BODY, "model": f"echo+words:{words}", "stream": True}).encode()
-    parts = urlsplit(url)
-    request = (
-        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
-    rates = []
-    with socket.create_connection((parts.hostname, parts.port)) as sock:
-        for _ in range(rounds):
-            sock.sendall(request)
-            buffer = b""
-            while b'"content":"w' not in buffer:
-                buffer += sock.recv(65536)
-            first = time.perf_counter()
-            while not buffer.endswith(b"0\r\n\r\n"):
-                buffer += sock.recv(65536)
-            words = len(re.findall(rb"\bw\d+\b", buffer))
-            rates.append(words / (time.perf_counter() - first))
-    return statistics.median(rates)
+    samples = timed_streams(url, f"echo+words:{words}", rounds)
+    return statistics.median(
+        len(re.findall(rb"\bw\d+\b", data)) / rest for _, rest, data in samples
+    )
