@@ -6,7 +6,11 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "Analytics"
 
     def ready(self) -> None:
+        from analytics import metrics
         from analytics.broadcast import publish_request_events
+        from llmproxy import lifecycle
         from recording.writer import writer
 
         writer.on_written(publish_request_events)
+        writer.on_written(metrics.count_written_requests)
+        lifecycle.on_start(metrics.follow_in_flight)

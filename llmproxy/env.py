@@ -170,12 +170,12 @@ def sqlite_database(path: Path) -> dict:
     }
 
 
-def env_networks(name: str) -> tuple:
+def env_networks(name: str, default: list[str] | None = None) -> tuple:
     """A comma-separated list of IP addresses or CIDR blocks."""
     import ipaddress
 
     networks = []
-    for item in env_list(name, []):
+    for item in env_list(name, default or []):
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError:

@@ -101,6 +101,10 @@ def serve_uvicorn(found: list[Listener], workers: int = 1) -> None:
     )
     sockets = [bind(listener) for listener in found]
     if workers > 1:
+        from analytics.metrics import use_multiprocess_dir
+
+        # Before the workers start: each adds its figures there; a scrape sums them.
+        use_multiprocess_dir(settings.DATA_DIR / "metrics" / str(found[0].port))
         Multiprocess(config, sockets=sockets).run()
     else:
         uvicorn.Server(config).run(sockets=sockets)

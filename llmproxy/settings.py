@@ -111,6 +111,10 @@ TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 REQUIRE_GATEWAY_KEY = env_bool("REQUIRE_GATEWAY_KEY", False)
 CACHE_ENABLED = env_bool("CACHE_ENABLED", False)
 CACHE_TTL = env_int("CACHE_TTL", default=3600, minimum=1)
+# GET /metrics: these addresses (IPs or CIDR blocks) need no token; others need
+# METRICS_TOKEN as "Authorization: Bearer …" (without a token they are refused).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOW = env_networks("METRICS_ALLOW", default=["127.0.0.1", "::1"])
 
 # --- recording ---------------------------------------------------------------
 ENABLE_LOGGING = env_bool("ENABLE_LOGGING", True)

@@ -2,12 +2,14 @@ from django.contrib import admin
 from django.urls import path
 
 from analytics import views as analytics_views
+from analytics.metrics_view import metrics
 from llmproxy import views
 from llmproxy.api import logs_api, ollama_api, openai_api
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health", views.health, name="health"),
+    path("metrics", metrics, name="metrics"),
     path("performance", analytics_views.performance, name="performance"),
     path("request/<uuid:request_id>", analytics_views.request_detail, name="request"),
     path("admin/", admin.site.urls),

@@ -282,7 +282,8 @@ class Writer:
 
     # --- control --------------------------------------------------------------------
     def flush(self, timeout: float = 10.0) -> bool:
-        """Write everything submitted so far, from a thread without a loop (tests, shutdown)."""
+        """Write everything submitted so far, from a thread without a loop (tests, shutdown);
+        the listeners, which need the loop, are not told."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:

@@ -108,7 +108,7 @@ class Health:
                 "last_failure": s.last_failure or None,
                 "last_success": s.last_success or None,
             }
-            for name, s in sorted(self.states.items())
+            for name, s in sorted(list(self.states.items()))  # list(): one atomic copy
         ]
 
 
