@@ -8,16 +8,28 @@ import json
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Count, Max, Min, OuterRef, Subquery, Sum
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from recording import admin_review  # noqa: F401  (registers the conversations' admin)
 from recording.admin_filters import CappedPaginator, InputFilter, StatusFilter
 from recording.export import iter_jsonl
-from recording.models import CachedResponse, Conversation, RequestBody, RequestLog, Workflow
+from recording.models import (
+    CachedResponse,
+    Conversation,
+    CurationRules,
+    RequestBody,
+    RequestLog,
+    ReviewState,
+    Workflow,
+)
+from recording.review import curate, training_stats
 
 
 def jsonl_download(conversations, filename: str) -> StreamingHttpResponse:
@@ -43,12 +55,21 @@ class WorkflowForm(forms.ModelForm):
         return port
 
 
+class CurationRulesInline(admin.StackedInline):
+    model = CurationRules
+    can_delete = True
+    max_num = 1
+    verbose_name_plural = "curation rules (the defaults apply without them)"
+
+
 @admin.register(Workflow)
 class WorkflowAdmin(admin.ModelAdmin):
     form = WorkflowForm
     list_display = ["name", "port", "conversations", "source", "created_at"]
     search_fields = ["name"]
-    actions = ["download_conversations", "show_counts"]
+    actions = ["download_conversations", "show_counts", "apply_curation"]
+    inlines = [CurationRulesInline]
+    change_form_template = "admin/recording/workflow/change_form.html"
 
     def get_queryset(self, request: HttpRequest):
         counts = (
@@ -59,6 +80,11 @@ class WorkflowAdmin(admin.ModelAdmin):
             .values("n")
         )
         return super().get_queryset(request).annotate(n_conversations=Subquery(counts))
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(self.training_data_view)
+        name = "recording_workflow_training_data"
+        return [path("<int:pk>/training-data/", view, name=name), *super().get_urls()]
 
     @admin.display(description="conversations", ordering="n_conversations")
     def conversations(self, obj: Workflow) -> int:
@@ -74,36 +100,37 @@ class WorkflowAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description="Download their conversations as ChatML JSONL")
+    @admin.action(description="Download their conversations as ChatML JSONL (not rejected)")
     def download_conversations(self, request: HttpRequest, queryset) -> StreamingHttpResponse:
         names = list(queryset.values_list("name", flat=True))
-        return jsonl_download(
-            Conversation.objects.filter(workflow__in=names), "conversations.jsonl"
+        kept = Conversation.objects.filter(workflow__in=names).exclude(
+            review_state=ReviewState.REJECTED
         )
+        return jsonl_download(kept, "conversations.jsonl")
 
-    @admin.action(description="Show their training-data counts")
-    def show_counts(self, request: HttpRequest, queryset) -> TemplateResponse:
-        names = list(queryset.values_list("name", flat=True))
-        rows = (
-            Conversation.objects.filter(workflow__in=names)
-            .values("workflow")
-            .annotate(
-                records=Count("id"),
-                prompt_tokens=Sum("prompt_tokens"),
-                completion_tokens=Sum("completion_tokens"),
-                first=Min("created_at"),
-                last=Max("created_at"),
-                models=Count("model", distinct=True),
-            )
-            .order_by("workflow")
-        )
+    def _training_data(self, request: HttpRequest, names: list[str]) -> TemplateResponse:
         context = {
             **self.admin_site.each_context(request),
-            "title": "Training-data counts",
-            "rows": list(rows),
+            "title": "Training data",
+            "rows": training_stats(names),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/recording/workflow_counts.html", context)
+
+    @admin.action(description="Show their training data (reviews, tokens, lengths)")
+    def show_counts(self, request: HttpRequest, queryset) -> TemplateResponse:
+        return self._training_data(request, list(queryset.values_list("name", flat=True)))
+
+    def training_data_view(self, request: HttpRequest, pk: int) -> TemplateResponse:
+        workflow = get_object_or_404(Workflow, pk=pk)
+        if not self.has_view_permission(request, workflow):
+            raise PermissionDenied
+        return self._training_data(request, [workflow.name])
+
+    @admin.action(description="Apply their curation rules and mark duplicates")
+    def apply_curation(self, request: HttpRequest, queryset) -> None:
+        for name in queryset.values_list("name", flat=True):
+            self.message_user(request, f"{name}: {curate(name, dedupe=True).line()}.")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -212,27 +239,13 @@ class RequestLogAdmin(ReadOnlyAdmin):
             '<a href="{}">{} messages in {}</a>', url, len(found.messages), found.workflow
         )
 
-    @admin.action(description="Download their conversations as ChatML JSONL")
+    @admin.action(description="Download their conversations as ChatML JSONL (not rejected)")
     def download_conversations(self, request: HttpRequest, queryset) -> StreamingHttpResponse:
         ids = list(queryset.values_list("pk", flat=True)[:100_000])
-        return jsonl_download(
-            Conversation.objects.filter(request_id__in=ids), "conversations.jsonl"
+        kept = Conversation.objects.filter(request_id__in=ids).exclude(
+            review_state=ReviewState.REJECTED
         )
-
-
-@admin.register(Conversation)
-class ConversationAdmin(ReadOnlyAdmin):
-    list_display = [
-        "created_at",
-        "workflow",
-        "model",
-        "finish_reason",
-        "prompt_tokens",
-        "completion_tokens",
-    ]
-    list_filter = [("created_at", admin.DateFieldListFilter), "workflow", "finish_reason"]
-    show_full_result_count = False
-    paginator = CappedPaginator
+        return jsonl_download(kept, "conversations.jsonl")
 
 
 @admin.register(CachedResponse)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef, Q
 from django.utils.functional import cached_property
 
 COUNT_CAP = 10_000
@@ -58,3 +59,111 @@ class StatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(status=self.value()) if self.value() else queryset
+
+
+class TagFilter(InputFilter):
+    """Conversations carrying one tag (tags are stored as ",a,b,")."""
+
+    title = "tag"
+    parameter_name = "tag"
+
+    def queryset(self, request, queryset):
+        value = " ".join((self.value() or "").split()).lower()
+        return queryset.filter(tags__contains=f",{value},") if value else queryset
+
+
+class WorkflowFilter(admin.SimpleListFilter):
+    """Workflows from their table (plus `default`), not from a DISTINCT scan of the rows."""
+
+    title = "workflow"
+    parameter_name = "workflow"
+
+    def lookups(self, request, model_admin) -> list:
+        from recording.models import Workflow
+
+        names = set(Workflow.objects.values_list("name", flat=True)) | {"default"}
+        return [(n, n) for n in sorted(names)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(workflow=self.value()) if self.value() else queryset
+
+
+class FinishReasonFilter(admin.SimpleListFilter):
+    title = "finish reason"
+    parameter_name = "finish"
+    REASONS = ("stop", "tool_calls", "length", "end_turn", "function_call")
+
+    def lookups(self, request, model_admin) -> list:
+        return [(r, r) for r in self.REASONS] + [("-", "none")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        return queryset.filter(finish_reason="" if value == "-" else value)
+
+
+class LengthFilter(admin.SimpleListFilter):
+    """Reply length in completion tokens."""
+
+    title = "reply length (tokens)"
+    parameter_name = "length"
+    BUCKETS = {"short": (0, 64), "medium": (64, 512), "long": (512, 2048), "huge": (2048, None)}
+
+    def lookups(self, request, model_admin) -> list:
+        return [
+            (k, f"{low}-{high - 1}" if high else f"{low}+")
+            for k, (low, high) in self.BUCKETS.items()
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.BUCKETS:
+            return queryset
+        low, high = self.BUCKETS[self.value()]
+        queryset = queryset.filter(completion_tokens__gte=low)
+        return queryset.filter(completion_tokens__lt=high) if high else queryset
+
+
+class YesNoFilter(admin.SimpleListFilter):
+    """A yes/no filter on one condition, `when` (a Q)."""
+
+    when = None
+
+    def lookups(self, request, model_admin) -> list:
+        return [("yes", "yes"), ("no", "no")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(self.when)
+        if self.value() == "no":
+            return queryset.exclude(self.when)
+        return queryset
+
+
+class RuleFilter(YesNoFilter):
+    title = "a rule fired"
+    parameter_name = "rule"
+    when = ~Q(rule="")
+
+
+class DuplicateFilter(YesNoFilter):
+    title = "duplicate"
+    parameter_name = "duplicate"
+    when = Q(duplicate_of__isnull=False)
+
+
+class EditedFilter(YesNoFilter):
+    title = "edited"
+    parameter_name = "edited"
+    when = Q(edited_reply__isnull=False)
+
+
+class RelabelledFilter(YesNoFilter):
+    title = "relabelled"
+    parameter_name = "relabelled"
+
+    @property
+    def when(self) -> Exists:  # EXISTS: one row per conversation, however many answers
+        from recording.models import Alternative
+
+        return Exists(Alternative.objects.filter(conversation=OuterRef("pk")))

@@ -1,8 +1,15 @@
-"""ChatML export of captured conversations: DIR/<workflow>/conversations.jsonl, streamed."""
+"""Export of captured conversations as training files, streamed from the database.
+
+By default DIR/<workflow>/conversations.jsonl in ChatML; with a split,
+DIR/<workflow>/train.jsonl and validation.jsonl. Memory stays constant whatever the
+row count (except --dedupe, which keeps one small signature per distinct prompt).
+"""
 
 from __future__ import annotations
 
 import re
+import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,10 +18,21 @@ from typing import IO
 
 import orjson
 
-from recording.models import Conversation
+from recording.curation import call_text, content_text
+from recording.dedupe import DEFAULT_THRESHOLD, Deduper, first_like_conversation
+from recording.formats import Candidate, build_record, chatml_record, pick_reply, split_of
+from recording.models import Alternative, Conversation, ReviewState
+from recording.scrub import scrub_messages
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CHUNK = 2000
+BATCH = 500  # rows whose alternatives are read with one query
+
+
+@dataclass
+class FileSummary:
+    records: int = 0
+    tokens: int = 0
 
 
 @dataclass
@@ -22,9 +40,26 @@ class ExportSummary:
     records: int = 0
     skipped: int = 0
     files: list[Path] = field(default_factory=list)
+    per_file: dict[Path, FileSummary] = field(default_factory=dict)
+    reasons: Counter = field(default_factory=Counter)  # why records were skipped
+    fell_back: int = 0  # exported with the original reply for want of the kind asked
+
+    def skip(self, reason: str) -> None:
+        self.skipped += 1
+        self.reasons[reason] += 1
 
     def line(self) -> str:
-        return f"{self.records} records in {len(self.files)} files, {self.skipped} skipped"
+        text = f"{self.records} records in {len(self.files)} files, {self.skipped} skipped"
+        if self.reasons:
+            text += f" ({', '.join(f'{n} {why}' for why, n in sorted(self.reasons.items()))})"
+        if self.fell_back:
+            text += f", {self.fell_back} with the original reply instead"
+        return text
+
+    def file_lines(self) -> list[str]:
+        return [
+            f"{path}: {s.records} records, {s.tokens} tokens" for path, s in self.per_file.items()
+        ]
 
 
 @dataclass(frozen=True)
@@ -34,9 +69,13 @@ class ExportFilter:
     until: datetime | None = None
     model: str = ""
     gateway_key: str = ""
+    approved_only: bool = False
 
     def queryset(self):
-        rows = Conversation.objects.all()
+        """The rows to export: rejected ones never are."""
+        rows = Conversation.objects.exclude(review_state=ReviewState.REJECTED)
+        if self.approved_only:
+            rows = rows.filter(review_state=ReviewState.APPROVED)
         if self.workflow:
             rows = rows.filter(workflow=self.workflow)
         if self.since:
@@ -50,26 +89,179 @@ class ExportFilter:
         return rows
 
 
-def chatml_record(row: dict) -> dict:
-    record = {
-        "messages": row["messages"],
-        "timestamp": row["created_at"].astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "model": row["model"],
+@dataclass(frozen=True)
+class ExportOptions:
+    format: str = "chatml"  # one of formats.FORMATS
+    choose: str = "reviewed"  # one of formats.CHOICES
+    dedupe: bool = False
+    similarity: float = DEFAULT_THRESHOLD
+    scrub: bool = False
+    split: float | None = None  # the share of records in train.jsonl
+    seed: int = 0
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _meta(row: dict, model: str) -> dict:
+    return {
+        "timestamp": timestamp(row["created_at"]),
+        "model": model,
         "workflow_id": row["workflow"],
     }
-    if row["tools"]:
-        record["tools"] = row["tools"]
-    return record
 
 
-CHATML_FIELDS = ("workflow", "created_at", "model", "messages", "tools", "digest")
+CHATML_FIELDS = ("workflow", "created_at", "model", "messages", "tools")
 
 
 def iter_jsonl(conversations) -> Iterator[bytes]:
-    """ChatML JSONL lines of a Conversation queryset, streamed from the database."""
+    """ChatML JSONL lines of a Conversation queryset as captured, streamed from the database."""
     rows = conversations.order_by("workflow", "created_at", "id").values(*CHATML_FIELDS)
     for row in rows.iterator(chunk_size=CHUNK):
-        yield orjson.dumps(chatml_record(row)) + b"\n"
+        record = chatml_record(row["messages"], row["tools"], _meta(row, row["model"]))
+        yield orjson.dumps(record) + b"\n"
+
+
+class _Files:
+    """Output files, opened on a workflow's first record (both halves of a split at once)."""
+
+    def __init__(self, out_dir: Path, split: bool, summary: ExportSummary) -> None:
+        self.out_dir, self.split, self.summary = out_dir, split, summary
+        self.handles: dict[tuple[str, str], tuple[IO[bytes], FileSummary]] = {}
+
+    def _open(self, workflow: str) -> None:
+        for part in ("train", "validation") if self.split else ("conversations",):
+            path = self.out_dir / workflow / f"{part}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            counts = self.summary.per_file[path] = FileSummary()
+            self.handles[workflow, part] = (path.open("wb"), counts)
+            self.summary.files.append(path)
+
+    def write(self, workflow: str, part: str | None, line: bytes, tokens: int) -> None:
+        key = (workflow, part or "conversations")
+        if key not in self.handles:
+            self._open(workflow)
+        handle, counts = self.handles[key]
+        handle.write(line)
+        counts.records += 1
+        counts.tokens += tokens
+        self.summary.records += 1
+
+    def close(self) -> None:
+        for handle, _ in self.handles.values():
+            handle.close()
+
+
+FIELDS = (
+    "id",
+    "request_id",
+    *CHATML_FIELDS,
+    "prompt_tokens",
+    "completion_tokens",
+    "edited_reply",
+    "chosen",
+    "chosen_alternative_id",
+)
+
+
+def _alternatives(ids: list[int]) -> dict[int, list[Candidate]]:
+    found: dict[int, list[Candidate]] = {}
+    rows = (
+        Alternative.objects.filter(conversation_id__in=ids)
+        .order_by("created_at", "id")
+        .values_list("conversation_id", "id", "message", "model", "model_used", "completion_tokens")
+    )
+    for conversation, pk, message, model, used, tokens in rows:
+        found.setdefault(conversation, []).append(Candidate(message, used or model, tokens, pk))
+    return found
+
+
+def reply_tokens(reply: Candidate) -> int:
+    if reply.completion_tokens is not None:
+        return reply.completion_tokens
+    from recording import tokens  # the tokenizer loads only when a count is missing
+
+    text = content_text(reply.message.get("content")) + call_text(reply.message)
+    return tokens.count_text(text, reply.model)
+
+
+class _Exporter:
+    def __init__(self, out_dir: Path, options: ExportOptions) -> None:
+        self.options = options
+        self.summary = ExportSummary()
+        self.files = _Files(out_dir, options.split is not None, self.summary)
+        self.dedupers: dict[str, Deduper] = {}
+
+    def wants_alternatives(self, batch: list[dict]) -> bool:
+        if self.options.choose == "reviewed":
+            return any(row["chosen"] == "alternative" for row in batch)
+        return self.options.choose == "relabelled"
+
+    def export(self, row: dict, alternatives: list[Candidate]) -> None:
+        options, workflow = self.options, row["workflow"]
+        if not SAFE_NAME.fullmatch(workflow):
+            return self.summary.skip("with an unsafe workflow name")
+        original = Candidate(row["messages"][-1], row["model"], row["completion_tokens"])
+        edited = row["edited_reply"]
+        edited = Candidate(edited, row["model"], None) if edited else None
+        picked = row["chosen_alternative_id"]
+        reply, fell_back = pick_reply(
+            options.choose, row["chosen"], original, edited, alternatives, picked
+        )
+        messages = [*row["messages"][:-1], reply.message]
+        if options.scrub:
+            messages = scrub_messages(messages)
+        record, reason = build_record(
+            options.format, messages, row["tools"], _meta(row, reply.model)
+        )
+        if record is None:
+            return self.summary.skip(reason)
+        if options.dedupe:
+            deduper = self.dedupers.setdefault(workflow, Deduper(options.similarity))
+            if first_like_conversation(deduper, row["id"], row["messages"]) is not None:
+                return self.summary.skip("duplicates")
+        self.summary.fell_back += fell_back
+        part = (
+            split_of(str(row["request_id"]), options.seed, options.split) if options.split else None
+        )
+        tokens = (row["prompt_tokens"] or 0) + reply_tokens(reply)
+        self.files.write(workflow, part, orjson.dumps(record) + b"\n", tokens)
+
+
+def _batches(rows: Iterator[dict]) -> Iterator[list[dict]]:
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def export_conversations(
+    out_dir: Path,
+    filters: ExportFilter,
+    options: ExportOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ExportSummary:
+    """Write the training files; see ExportOptions for formats, replies, dedupe and split."""
+    exporter = _Exporter(out_dir, options or ExportOptions())
+    rows = filters.queryset().order_by("workflow", "created_at", "id").values(*FIELDS)
+    done = 0
+    try:
+        for batch in _batches(rows.iterator(chunk_size=CHUNK)):
+            wanted = exporter.wants_alternatives(batch)
+            alternatives = _alternatives([r["id"] for r in batch]) if wanted else {}
+            for row in batch:
+                exporter.export(row, alternatives.get(row["id"], []))
+            done += len(batch)
+            if progress:
+                progress(done)
+    finally:
+        exporter.files.close()
+    return exporter.summary
 
 
 def export_chatml(
@@ -78,29 +270,25 @@ def export_chatml(
     dedupe: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ExportSummary:
-    """Write one JSONL file per workflow; memory stays constant whatever the row count."""
-    summary = ExportSummary()
-    handles: dict[str, IO[bytes]] = {}
-    seen: set[str] = set()
-    rows = filters.queryset().order_by("workflow", "created_at", "id").values(*CHATML_FIELDS)
-    try:
-        for n, row in enumerate(rows.iterator(chunk_size=CHUNK), 1):
-            if progress and n % 500 == 0:
-                progress(n)
-            if not SAFE_NAME.fullmatch(row["workflow"]) or (dedupe and row["digest"] in seen):
-                summary.skipped += 1
-                continue
-            if dedupe:
-                seen.add(row["digest"])
-            handle = handles.get(row["workflow"])
-            if handle is None:
-                path = out_dir / row["workflow"] / "conversations.jsonl"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                handle = handles[row["workflow"]] = path.open("wb")
-                summary.files.append(path)
-            handle.write(orjson.dumps(chatml_record(row)) + b"\n")
-            summary.records += 1
-    finally:
-        for handle in handles.values():
-            handle.close()
-    return summary
+    return export_conversations(out_dir, filters, ExportOptions(dedupe=dedupe), progress)
+
+
+class ProgressBar:
+    """A bar on stderr when it is a terminal: `[#####-----] 12/40`; nothing otherwise."""
+
+    def __init__(self, total: int, stream: IO[str] | None = None, width: int = 30) -> None:
+        self.total, self.width = total, width
+        self.stream = stream or sys.stderr
+        self.shown = self.stream.isatty()
+
+    def __call__(self, done: int) -> None:
+        if self.shown:
+            filled = int(self.width * done / max(self.total, 1))
+            bar = "#" * filled + "-" * (self.width - filled)
+            self.stream.write(f"\r[{bar}] {done}/{self.total}")
+            self.stream.flush()
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * (self.width + 30) + "\r")
+            self.stream.flush()

@@ -5,8 +5,19 @@ from __future__ import annotations
 import zlib
 
 import orjson
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+
+from recording.curation import (
+    DEFAULT_PATTERNS,
+    RuleError,
+    Rules,
+    compile_rules,
+    final_reply,
+    split_patterns,
+    stored_tags,
+)
 
 WORKFLOW_NAME = r"^[A-Za-z0-9_-]{1,64}$"
 validate_workflow_name = RegexValidator(WORKFLOW_NAME, "Use 1 to 64 letters, digits, '-' or '_'.")
@@ -111,6 +122,18 @@ class RequestBody(models.Model):
         return decompress(self.response_body).decode("utf-8", errors="replace")
 
 
+class ReviewState(models.TextChoices):
+    NEW = "new", "to review"
+    APPROVED = "approved", "approved"
+    REJECTED = "rejected", "rejected"
+
+
+class Chosen(models.TextChoices):
+    ORIGINAL = "original", "the original reply"
+    EDITED = "edited", "the edited reply"
+    ALTERNATIVE = "alternative", "an alternative reply"
+
+
 class Conversation(models.Model):
     """A successful exchange as ChatML training data; kept when old logs are pruned."""
 
@@ -126,13 +149,117 @@ class Conversation(models.Model):
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     digest = models.CharField(max_length=40, db_index=True)  # sha1 of messages, for --dedupe
+    # Curation: a person's review (or the rule that rejected it), tags, an edited reply
+    # (the original stays in `messages`) and which reply to export.
+    review_state = models.CharField(
+        "review", max_length=10, choices=ReviewState.choices, default=ReviewState.NEW
+    )
+    rule = models.CharField("rule fired", max_length=100, blank=True)
+    reviewed_by = models.CharField(max_length=150, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    tags = models.CharField(max_length=500, blank=True)  # ",a,b,": one tag is `contains=",a,"`
+    edited_reply = models.JSONField(null=True, blank=True)
+    chosen = models.CharField(
+        "reply to export", max_length=12, choices=Chosen.choices, default=Chosen.ORIGINAL
+    )
+    chosen_alternative = models.ForeignKey(
+        "Alternative", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["workflow", "created_at"], name="conv_workflow_created")]
+        indexes = [
+            models.Index(fields=["workflow", "created_at"], name="conv_workflow_created"),
+            models.Index(
+                fields=["workflow", "review_state", "created_at"], name="conv_workflow_review"
+            ),
+            models.Index(fields=["created_at"], name="conv_created"),  # the admin's newest first
+        ]
 
     def __str__(self) -> str:
         return f"{self.workflow} {self.model} {self.created_at:%Y-%m-%d %H:%M}"
+
+    def reply(self) -> dict:
+        """The original assistant reply (the last message)."""
+        return final_reply(self.messages)
+
+    def tag_list(self) -> list[str]:
+        return stored_tags(self.tags)
+
+
+class Alternative(models.Model):
+    """Another model's answer to a conversation's prompt (`manage.py relabel`)."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="alternatives"
+    )
+    model = models.CharField("model asked", max_length=200)
+    model_used = models.CharField(max_length=200, blank=True)
+    message = models.JSONField()
+    finish_reason = models.CharField(max_length=32, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One answer per model: a resumed relabelling run skips what is done.
+            models.UniqueConstraint(fields=["conversation", "model"], name="alternative_per_model")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} for #{self.conversation_id}"
+
+
+def default_patterns() -> str:
+    return "\n".join(DEFAULT_PATTERNS)
+
+
+class CurationRules(models.Model):
+    """A workflow's automatic rules; a workflow without a row gets the defaults."""
+
+    workflow = models.OneToOneField(Workflow, on_delete=models.CASCADE, related_name="curation")
+    reject_cut_off = models.BooleanField(
+        "reject cut-off replies", default=True, help_text='finish_reason "length"'
+    )
+    reject_empty = models.BooleanField("reject empty replies", default=True)
+    patterns = models.TextField(
+        "reject replies matching",
+        blank=True,
+        default=default_patterns,
+        help_text="One RE2 regex per line, case-insensitive, searched in the reply text.",
+    )
+    min_chars = models.PositiveIntegerField("at least characters", null=True, blank=True)
+    max_chars = models.PositiveIntegerField("at most characters", null=True, blank=True)
+    min_tokens = models.PositiveIntegerField("at least tokens", null=True, blank=True)
+    max_tokens = models.PositiveIntegerField("at most tokens", null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "curation rules"
+
+    def __str__(self) -> str:
+        return f"rules of {self.workflow}"
+
+    def as_rules(self) -> Rules:
+        return Rules(
+            reject_cut_off=self.reject_cut_off,
+            reject_empty=self.reject_empty,
+            patterns=split_patterns(self.patterns),
+            min_chars=self.min_chars,
+            max_chars=self.max_chars,
+            min_tokens=self.min_tokens,
+            max_tokens=self.max_tokens,
+        )
+
+    def clean(self) -> None:
+        try:
+            compile_rules(self.as_rules())
+        except RuleError as exc:
+            raise ValidationError({"patterns": str(exc)}) from None
 
 
 class CachedResponse(models.Model):

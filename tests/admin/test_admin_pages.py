@@ -124,6 +124,9 @@ def test_workflow_actions_download_chatml_and_show_counts(staff):
     Workflow.objects.create(name="other")
     conversation("support")
     conversation("other")
+    rejected = conversation("support")
+    rejected.review_state = "rejected"
+    rejected.save()
     url = reverse("admin:recording_workflow_changelist")
     download = staff.post(url, {"action": "download_conversations", "_selected_action": [flow.pk]})
     lines = [json.loads(x) for x in b"".join(download.streaming_content).splitlines()]
