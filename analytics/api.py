@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.conf import settings
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -34,7 +36,7 @@ class StaffOnly(APIKeyCookie):
 
 class LogQuery(queries.LogFilter):
     limit: int = 50
-    before: str | None = None
+    before: UUID | None = None  # the `next` of the previous page
 
 
 @router.get("/logs", summary="Request log, newest first")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Q
 from django.utils import timezone
 from ninja import Schema
+from pydantic import field_validator
 
 from recording.models import RequestLog, State
 
@@ -52,6 +53,17 @@ class LogFilter(Schema):
     gateway_key: str = ""
     since: datetime | None = None
     until: datetime | None = None
+
+    @field_validator("since", "until")
+    @classmethod
+    def storable(cls, value: datetime | None) -> datetime | None:
+        """A time the database can compare: in UTC, and not past the calendar's ends."""
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        except OverflowError:
+            raise ValueError("date out of range") from None
 
     def apply(self, rows):
         if self.model:

@@ -27,10 +27,14 @@ PROXY_PATHS = frozenset(
 OLLAMA_BANNER = b"Ollama is running"
 
 
+# The docs are a page and the schema is served by a sync view: both keep the full stack.
+DOCS_PREFIXES = ("/v1/docs", "/v1/openapi.json")
+
+
 def is_proxy_path(path: str) -> bool:
-    """The API paths; the docs are a page, so they keep the full stack (and its CSP)."""
+    """The API paths; the docs keep the full stack (and its CSP)."""
     return (path in PROXY_PATHS or path.startswith(PROXY_PREFIXES)) and not path.startswith(
-        "/v1/docs"
+        DOCS_PREFIXES
     )
 
 

@@ -17,3 +17,5 @@ urlpatterns = [
     path("api/", ollama_api.urls),
     path("api/", logs_api.urls),
 ]
+
+handler404 = views.not_found  # JSON under /api/ and /v1/, the page elsewhere

@@ -5,9 +5,12 @@ from __future__ import annotations
 from asgiref.sync import sync_to_async
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 
 from analytics.views import dashboard
 from llmproxy import __version__
+from llmproxy.handler import error_body
+from routing.errors import openai_error
 
 ENDPOINTS = [
     "POST /v1/chat/completions",
@@ -45,3 +48,16 @@ async def health(request: HttpRequest) -> JsonResponse:
         {"status": "ok" if ok else "degraded", "database": "ok" if ok else "unavailable"},
         status=200 if ok else 503,
     )
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Unknown addresses under an API answer in that API's error shape; pages get a page."""
+    path = request.path
+    if not path.startswith(("/api/", "/v1/")):
+        return page_not_found(request, exception)
+    message = f"Unknown endpoint {path}."
+    if path.startswith("/api/logs/"):  # the log API speaks OpenAI's shape
+        return JsonResponse(
+            openai_error(message, "invalid_request_error", None, "not_found"), status=404
+        )
+    return JsonResponse(error_body(path, message, "not_found"), status=404)

@@ -19,6 +19,7 @@ from recording.redact import (
     redact_headers,
     redact_json,
     redact_text,
+    secret_field_values,
     secret_values,
 )
 from routing.exchange import OK, Exchange
@@ -99,7 +100,10 @@ def finish_fields(exchange: Exchange, count: bool = True) -> dict:
 
 def _secrets(exchange: Exchange) -> list[str]:
     return secret_values(
-        exchange.request_headers, exchange.decision.upstream.api_key, settings.OPENAI_API_KEY
+        exchange.request_headers,
+        exchange.decision.upstream.api_key,
+        settings.OPENAI_API_KEY,
+        *secret_field_values(exchange.raw_request),
     )
 
 

@@ -49,6 +49,30 @@ def secret_values(headers: list[tuple[str, str]], *extra: str) -> list[str]:
     return sorted({s for s in found if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
 
 
+def secret_field_values(raw: bytes) -> list[str]:
+    """The values of a JSON body's secret-named fields, to be blanked wherever they reappear
+    (an upstream may echo the request, a model may repeat it)."""
+    if not SECRET_FIELD_IN_JSON.search(raw):
+        return []
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return []
+    found: list[str] = []
+    pending = [document]
+    while pending:  # a loop, not recursion: bodies may nest as deep as the parser allows
+        value = pending.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, str) and isinstance(key, str) and SECRET_FIELD.match(key):
+                    found.append(item)
+                else:
+                    pending.append(item)
+        elif isinstance(value, list):
+            pending.extend(value)
+    return found
+
+
 def redact_text(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         if secret in text:
@@ -84,5 +108,7 @@ def redact_body(raw: bytes, secrets: list[str]) -> bytes:
         return raw
     try:
         return orjson.dumps(redact_json(orjson.loads(raw), secrets))
-    except orjson.JSONDecodeError:
-        return redact_text(raw.decode("utf-8", "replace"), secrets).encode()
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError, RecursionError):
+        # Not JSON, or nested too deep to rebuild: blank the values as text instead.
+        known = secret_values([], *secrets, *secret_field_values(raw))
+        return redact_text(raw.decode("utf-8", "replace"), known).encode()

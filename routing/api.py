@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from routing import cache, catalog
 from routing.access import admit
 from routing.chunks import CHAT, TEXT
-from routing.errors import GatewayError
 from routing.exchange import Exchange
 from routing.intake import admit_exchange, begin, openai_body, prepare
 from routing.pipeline import (
     complete,
     deliver,
-    finish_cancelled,
-    finish_error,
     finish_ok,
     open_stream,
+    row_finished_on_failure,
 )
 from routing.relay import SSEFormat, relay, replay
 from routing.responses import RelayResponse, json_response
@@ -50,7 +46,7 @@ def from_cache(exchange: Exchange, stored: dict) -> HttpResponse:
 
 async def proxy_openai(request: HttpRequest, kind: str) -> HttpResponse:
     exchange = begin(request, "openai", kind)
-    try:
+    with row_finished_on_failure(exchange):
         await admit_exchange(exchange, request)
         await prepare(exchange, request, openai_body(exchange))
         stored = await cache.consult(exchange, request.headers)
@@ -71,12 +67,6 @@ async def proxy_openai(request: HttpRequest, kind: str) -> HttpResponse:
         for key, value in cache.x_cache(exchange).items():
             response[key] = value
         return response
-    except GatewayError as exc:
-        finish_error(exchange, exc)
-        raise
-    except asyncio.CancelledError:
-        finish_cancelled(exchange)
-        raise
 
 
 @router.post("/chat/completions", openapi_extra=CHAT_REQUEST, summary="Chat completion")

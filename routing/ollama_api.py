@@ -12,7 +12,7 @@ from recording import tokens
 from routing import cache, ollama_catalog
 from routing.access import admit
 from routing.chunks import CHAT
-from routing.errors import BadRequestError, GatewayError
+from routing.errors import BadRequestError
 from routing.exchange import Exchange
 from routing.intake import admit_exchange, begin, prepare
 from routing.ollama_reply import OllamaReply, Timings, error_line, ndjson, now_rfc3339
@@ -20,10 +20,9 @@ from routing.ollama_request import chat_request, generate_request, strip_unsuppo
 from routing.pipeline import (
     complete,
     deliver,
-    finish_cancelled,
-    finish_error,
     finish_ok,
     open_stream,
+    row_finished_on_failure,
 )
 from routing.relay import relay, replay
 from routing.responses import RelayResponse, json_response
@@ -90,7 +89,7 @@ class NDJSONFormat:
 
 async def proxy_ollama(request: HttpRequest, chat: bool) -> HttpResponse:
     exchange = begin(request, "ollama", CHAT)
-    try:
+    with row_finished_on_failure(exchange):
         await admit_exchange(exchange, request)
         body = parse_json_object(exchange.raw_request)
         if chat:
@@ -127,12 +126,6 @@ async def proxy_ollama(request: HttpRequest, chat: bool) -> HttpResponse:
         for key, value in cache.x_cache(exchange).items():
             response[key] = value
         return response
-    except GatewayError as exc:
-        finish_error(exchange, exc)
-        raise
-    except asyncio.CancelledError:
-        finish_cancelled(exchange)
-        raise
 
 
 def loaded(model: str) -> dict:

@@ -7,8 +7,10 @@ arrives), and end with one of the `finish_*` calls.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from time import perf_counter
 
 import httpx
@@ -183,3 +185,21 @@ def finish_error(exchange: Exchange, error: GatewayError | str, status: int | No
 def finish_cancelled(exchange: Exchange) -> None:
     exchange.finish(CANCELLED, 499, "client disconnected")
     traffic.request_finished(exchange)
+
+
+@contextmanager
+def row_finished_on_failure(exchange: Exchange) -> Iterator[None]:
+    """However a view fails, the request's row ends: as the error sent, as a client gone,
+    or (a gateway bug, answered 500) as that."""
+    try:
+        yield
+    except GatewayError as exc:
+        finish_error(exchange, exc)
+        raise
+    except asyncio.CancelledError:
+        finish_cancelled(exchange)
+        raise
+    except Exception:
+        if exchange.finished_at is None:
+            finish_error(exchange, "the gateway failed to handle this request", 500)
+        raise

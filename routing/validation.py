@@ -7,6 +7,11 @@ import orjson
 from routing.chunks import CHAT
 from routing.errors import BadRequestError
 
+MAX_DEPTH = 128  # orjson writes at most 254 levels: a deeper body could not be sent on
+# Real model names are far shorter; a longer one would only make every route pattern's
+# (linear, but per-character) matching cost more on the event loop.
+MAX_MODEL_LENGTH = 256
+
 
 def parse_json_object(raw: bytes) -> dict:
     if not raw.strip():
@@ -17,7 +22,21 @@ def parse_json_object(raw: bytes) -> dict:
         raise BadRequestError(f"The request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadRequestError("The request body must be a JSON object.")
+    # Counting brackets is cheap; only bodies with many of them are walked.
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and nesting_depth(body) > MAX_DEPTH:
+        raise BadRequestError(f"The request body nests deeper than {MAX_DEPTH} levels.")
     return body
+
+
+def nesting_depth(value: object) -> int:
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def require_model(body: dict, default_model: str) -> str:
@@ -28,6 +47,10 @@ def require_model(body: dict, default_model: str) -> str:
         raise BadRequestError("You must provide a model parameter.", param="model")
     if not isinstance(model, str):
         raise BadRequestError("'model' must be a string.", param="model")
+    if len(model) > MAX_MODEL_LENGTH:
+        raise BadRequestError(
+            f"'model' is longer than {MAX_MODEL_LENGTH} characters.", param="model"
+        )
     return model
 
 
@@ -54,7 +77,8 @@ def check_messages(messages: object) -> None:
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             raise BadRequestError(f"'messages[{i}]' must be an object.", param=f"messages[{i}]")
-        if message.get("role") not in ROLES:
+        role = message.get("role")
+        if not isinstance(role, str) or role not in ROLES:
             raise BadRequestError(
                 f"'messages[{i}].role' must be one of {', '.join(sorted(ROLES))}.",
                 param=f"messages[{i}].role",

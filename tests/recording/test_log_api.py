@@ -86,6 +86,21 @@ def test_logs_filter_by_model_service_status_workflow_and_since(staff):
     assert ids(since=since) == 2
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("since", "0001-01-01T00:00:00+05:00"),
+        ("until", "9999-12-31T23:59:59-05:00"),
+        ("before", "x"),
+    ],
+)
+def test_times_and_cursors_out_of_range_are_4xx_in_openais_shape(staff, field, value):
+    make_row()
+    response = staff.get("/api/logs", {field: value})
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]["message"]
+
+
 def test_one_log_comes_with_its_bodies(staff):
     row = make_row()
     RequestBody.objects.create(

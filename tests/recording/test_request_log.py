@@ -176,3 +176,21 @@ async def test_nothing_is_recorded_when_logging_is_off(gateway, upstream, settin
     await gateway.post(CHAT, json=HELLO)
     await sync_to_async(writer.flush)(5)
     assert await RequestLog.objects.acount() == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "view"), [(CHAT, "routing.api"), ("/api/chat", "routing.ollama_api")]
+)
+async def test_a_gateway_bug_answers_500_and_its_row_says_so(
+    gateway, upstream, rows, monkeypatch, path, view
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(f"{view}.cache.consult", broken)
+    response = await gateway.post(path, json={**HELLO, "stream": False})
+    assert response.status_code == 500
+    assert "a bug" not in response.text  # no internals leak to the client
+    [row] = await rows()
+    assert (row.state, row.status) == ("error", 500)
+    assert row.error == "the gateway failed to handle this request"

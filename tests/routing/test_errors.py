@@ -149,6 +149,8 @@ async def test_out_of_bounds_fields_are_400s_naming_the_field(gateway, upstream,
         (["text"], "messages[0]"),
         ([{"content": "no role"}], "messages[0].role"),
         ({"role": "user"}, "messages"),
+        ([{"role": {"nested": 1}, "content": "x"}], "messages[0].role"),
+        ([{"role": ["user"], "content": "x"}], "messages[0].role"),
     ],
 )
 async def test_messages_must_be_objects_with_a_known_role(gateway, upstream, messages, param):
