@@ -24,8 +24,9 @@ The model name chooses the behaviour: words joined by "+", for example
     crlf            separate events with CRLF
     coalesce        send all events in one write
 
-GET /_fake/stats counts streams started, completed and abandoned by the client;
-GET /_fake/last shows the last request received.
+GET /_fake/stats counts streams started, completed and abandoned by the client, and the
+bytes of stream events sent; GET /_fake/abandoned lists when each abandoned stream noticed
+its client was gone (wall clock) with its prompt; GET /_fake/last shows the last request.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import asyncio
 import itertools
 import re
 import time
+from collections import deque
 
 import orjson
 
@@ -114,7 +116,9 @@ class FakeUpstream:
             "streams_completed": 0,
             "streams_abandoned": 0,
             "active_streams": 0,
+            "bytes_streamed": 0,
         }
+        self.abandoned: deque[dict] = deque(maxlen=10_000)
         self.last: dict = {}
 
     async def __call__(self, scope: dict, receive, send) -> None:
@@ -131,6 +135,8 @@ class FakeUpstream:
             return await self.json(send, 200, self.stats)
         if method == "GET" and path == "/_fake/last":
             return await self.json(send, 200, self.last)
+        if method == "GET" and path == "/_fake/abandoned":
+            return await self.json(send, 200, list(self.abandoned))
         if method == "POST" and path in ("/v1/chat/completions", "/v1/completions"):
             return await self.complete(scope, receive, send, path.endswith("chat/completions"))
         await self.json(send, 404, {"error": {"message": f"no route {path}", "type": "not_found"}})
@@ -184,8 +190,11 @@ class FakeUpstream:
         for key, text_body in (("status", False), ("text-error", True)):
             if key in how:
                 return await self.error(send, int(how[key]), text_body)
-        text = reply_text(body, how, headers)
-        parts = pieces(text, how)
+        try:
+            text = reply_text(body, how, headers)
+            parts = pieces(text, how)
+        except (TypeError, ValueError, AttributeError):  # nonsense in: refused, as a server would
+            return await self.error(send, 400, False)
         if not body.get("stream"):
             if "delay" in how and await self.pause(how["delay"], gone):
                 return
@@ -289,6 +298,10 @@ class FakeUpstream:
             out.append(b"data: [DONE]" + sep)
         return out
 
+    def abandon(self, body: dict) -> None:
+        self.stats["streams_abandoned"] += 1
+        self.abandoned.append({"prompt": prompt_text(body)[:200], "at": time.time()})
+
     async def stream(self, send, body, parts, how, chat: bool, gone: asyncio.Event) -> None:
         events = self.events(body, parts, how, chat)
         self.stats["streams_started"] += 1
@@ -308,18 +321,16 @@ class FakeUpstream:
                 events = [b"".join(events)]
             for i, event in enumerate(events):
                 if i and "delay" in how and await self.pause(how["delay"], gone):
-                    self.stats["streams_abandoned"] += 1
-                    return
+                    return self.abandon(body)
                 if gone.is_set():
-                    self.stats["streams_abandoned"] += 1
-                    return
+                    return self.abandon(body)
                 if str(i) == how.get("hang-after"):
                     await self.pause(None, gone)
-                    self.stats["streams_abandoned"] += 1
-                    return
+                    return self.abandon(body)
                 if str(i) == how.get("drop-after"):
                     raise DropConnection
                 await send({"type": "http.response.body", "body": event, "more_body": True})
+                self.stats["bytes_streamed"] += len(event)
             await send({"type": "http.response.body", "body": b""})
             self.stats["streams_completed"] += 1
         finally:
