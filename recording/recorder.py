@@ -53,11 +53,20 @@ def start_fields(exchange: Exchange) -> dict:
     }
 
 
-def _usage_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]:
+def _reported(exchange: Exchange) -> tuple[int, int] | None:
     usage = exchange.usage or {}
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    if isinstance(prompt, int) and isinstance(completion, int):
-        return prompt, completion, bool(usage.get("estimated"))
+    return (prompt, completion) if isinstance(prompt, int) and isinstance(completion, int) else None
+
+
+def counting_model(exchange: Exchange) -> str | None:
+    """The model whose tokenizer the finished row will need, if the upstream gave no usage."""
+    return None if _reported(exchange) else exchange.decision.model
+
+
+def _usage_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]:
+    if reported := _reported(exchange):
+        return *reported, bool(exchange.usage.get("estimated"))
     try:
         model = exchange.decision.model
         reply = exchange.reply.message()

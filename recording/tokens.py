@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import shutil
-from functools import cache
+import threading
 from importlib.resources import files
 from pathlib import Path
 
@@ -46,8 +46,7 @@ def encoding_name(model: str) -> str:
     return "o200k_base" if O200K_MODELS.match(model.split("/")[-1]) else "cl100k_base"
 
 
-@cache
-def _encoding(name: str):
+def _build(name: str):
     from django.conf import settings
 
     install_encodings(settings.TIKTOKEN_CACHE_DIR)
@@ -58,6 +57,28 @@ def _encoding(name: str):
     encoding._mergeable_ranks = None
     tiktoken.registry.ENCODINGS.pop(name, None)
     return encoding
+
+
+_encodings: dict[str, object] = {}
+_building = threading.Lock()
+
+
+def _encoding(name: str):
+    if (encoding := _encodings.get(name)) is None:
+        with _building:  # built once, whichever thread asks first
+            if (encoding := _encodings.get(name)) is None:
+                encoding = _encodings[name] = _build(name)
+    return encoding
+
+
+def is_loaded(model: str) -> bool:
+    return encoding_name(model) in _encodings
+
+
+def load(model: str) -> None:
+    """Build the model's encoding: a blocking second or so the first time, so the event loop
+    calls this in a thread before counting."""
+    _encoding(encoding_name(model))
 
 
 def count_text(text: str, model: str) -> int:

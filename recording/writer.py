@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
-from recording import bulk
+from recording import bulk, tokens
 from recording.journal import Journal
 from recording.models import CachedResponse, Conversation, RequestBody, RequestLog
 from recording.recorder import (
     body_row,
     conversation_row,
+    counting_model,
     finish_fields,
     journal_row,
     log_row,
@@ -173,7 +174,8 @@ class Writer:
     async def _cycle(self) -> None:
         self._take_events()
         rows = _Rows()
-        for start in range(0, len(batch := self._unwritten()), SLICE):
+        await self._load_tokenizers(batch := self._unwritten())
+        for start in range(0, len(batch), SLICE):
             part = _Rows()
             for item in batch[start : start + SLICE]:
                 self._build(item, part)
@@ -189,6 +191,17 @@ class Writer:
                 self.journal.clear()  # nothing finished waits: the journal has served
             if stored and rows.events:
                 await self._notify(rows.events)
+
+    async def _load_tokenizers(self, batch: list[_Pending]) -> None:
+        """Rows without the upstream's usage are counted; the encoding that takes is built
+        once, slowly (a second or so), so in a thread rather than on the event loop."""
+        models = {counting_model(p.exchange) for p in batch if p.finished}
+        for model in models - {None}:
+            if not tokens.is_loaded(model):
+                try:
+                    await asyncio.to_thread(tokens.load, model)
+                except Exception:  # counting will fail and say so; the row is still written
+                    log.warning("could not load the tokenizer for %s", model, exc_info=True)
 
     async def _notify(self, events: list) -> None:
         for listener in self._listeners:

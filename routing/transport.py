@@ -71,7 +71,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 ttl_dns_cache=60,
             )
             self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent",)
+                connector=connector,
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent",),
+                cookie_jar=aiohttp.DummyCookieJar(),  # one client's cookies are not another's
             )
         return self._session
 

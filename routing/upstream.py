@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from django.conf import settings
@@ -58,7 +59,9 @@ def _new_client() -> httpx.AsyncClient:
         if settings.UPSTREAM_TRANSPORT == "aiohttp"
         else httpx.AsyncHTTPTransport(limits=limits)
     )
-    return httpx.AsyncClient(transport=transport, timeout=None, follow_redirects=False)
+    # An upstream's Set-Cookie answers one client: keeping it would hand it to the next.
+    jar = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.AsyncClient(transport=transport, timeout=None, follow_redirects=False, cookies=jar)
 
 
 async def close_clients() -> None:

@@ -100,3 +100,36 @@ async def test_the_background_task_writes_without_anyone_flushing(settings):
         task.cancel()
     assert await RequestLog.objects.acount() == 60
     assert writer.stats.written == 60
+
+
+async def test_the_tokenizer_is_built_off_the_event_loop_before_counting(settings, monkeypatch):
+    import asyncio
+    import threading
+
+    from recording import tokens
+
+    settings.RECORD_FLUSH_SECONDS = 0.01
+    loop_thread, built_on = threading.current_thread(), []
+    monkeypatch.setattr(tokens, "_encodings", {})
+    real_build = tokens._build
+
+    def build(name):
+        built_on.append(threading.current_thread())
+        return real_build(name)
+
+    monkeypatch.setattr(tokens, "_build", build)
+    writer = Writer()
+    task = asyncio.create_task(writer.run())
+    try:
+        x = exchange()
+        x.usage, x.body = None, {"messages": [{"role": "user", "content": "count these words"}]}
+        writer.submit("finish", x)
+        for _ in range(1000):
+            await asyncio.sleep(0.01)
+            if writer.stats.written:
+                break
+    finally:
+        task.cancel()
+    row = await RequestLog.objects.aget(pk=x.id)
+    assert row.prompt_tokens > 3 and row.tokens_estimated
+    assert built_on and loop_thread not in built_on
