@@ -116,3 +116,25 @@ def start_gateway(tmp: Path, upstream: str, *args: str, **env: str) -> tuple[Pro
     url = f"http://127.0.0.1:{port}"
     proc.wait_until_ready(f"{url}/health")
     return proc, url
+
+
+def manage(proc: Process, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run a management command against a running gateway's settings and data; its output."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env={**proc.env, **(env or {})},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+
+
+def create_admin(proc: Process, password: str) -> None:
+    """A superuser `admin` with this password, in the gateway's database."""
+    manage(
+        proc,
+        *("createsuperuser", "--noinput", "--username", "admin", "--email", "a@example.com"),
+        env={"DJANGO_SUPERUSER_PASSWORD": password},
+    )

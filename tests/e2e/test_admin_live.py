@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
 from tests.e2e.browser import browser_page, log_in
-from tests.e2e.procs import ROOT, start_gateway
+from tests.e2e.procs import create_admin, start_gateway
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "admin-e2e-password-1"
@@ -19,23 +17,7 @@ PASSWORD = "admin-e2e-password-1"
 @pytest.fixture(scope="module")
 def admin_gateway(e2e_dir, fake):
     proc, url = start_gateway(e2e_dir, fake)
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "manage.py"),
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            "admin",
-            "--email",
-            "a@example.com",
-        ],
-        env={**proc.env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    create_admin(proc, PASSWORD)
     yield url
     proc.stop()
 

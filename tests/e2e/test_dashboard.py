@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 
 import httpx
@@ -14,7 +12,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.e2e.browser import browser_page, log_in
-from tests.e2e.procs import ROOT, start_gateway
+from tests.e2e.procs import create_admin, start_gateway
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "dashboard-e2e-password-1"
@@ -24,23 +22,7 @@ EVIL = '<img src=x onerror="window.__pwned=1">'
 @pytest.fixture(scope="module")
 def dashboard(e2e_dir, fake):
     proc, url = start_gateway(e2e_dir, fake, RECORD_FLUSH_SECONDS="0.05")
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "manage.py"),
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            "admin",
-            "--email",
-            "a@example.com",
-        ],
-        env={**proc.env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    create_admin(proc, PASSWORD)
     yield url
     proc.stop()
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -15,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.procs import ROOT, Process, free_port, start_gateway
+from tests.e2e.procs import Process, create_admin, free_port, manage, start_gateway
 
 pytestmark = pytest.mark.e2e
 
@@ -54,18 +52,6 @@ def wait_for_row(proc: Process, request_id: str, final: bool = True, timeout: fl
             return rows[0]
         time.sleep(0.05)
     raise AssertionError(f"no {'final ' if final else ''}row for {request_id}")
-
-
-def manage(proc: Process, *args: str) -> str:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env=proc.env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
 
 
 def test_every_kind_of_request_leaves_one_row_with_its_tokens(recording_gateway):
@@ -170,24 +156,7 @@ def test_secrets_appear_nowhere(recording_gateway, tmp_path):
 
 def test_the_log_api_answers_a_logged_in_admin(recording_gateway):
     proc, url, _ = recording_gateway
-    env = {**proc.env, "DJANGO_SUPERUSER_PASSWORD": "e2e-password-123"}
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "manage.py"),
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            "admin",
-            "--email",
-            "a@example.com",
-        ],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    create_admin(proc, "e2e-password-123")
     with httpx.Client(base_url=url) as session:
         assert session.get("/api/stats").status_code == 401
         session.get("/admin/login/")

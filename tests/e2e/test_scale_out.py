@@ -6,7 +6,6 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -19,7 +18,7 @@ import pytest
 import redis
 from websockets.sync.client import connect
 
-from tests.e2e.procs import ROOT, Process, base_env, free_port, start_gateway
+from tests.e2e.procs import Process, base_env, create_admin, free_port, manage, start_gateway
 
 pytestmark = pytest.mark.e2e
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -44,31 +43,10 @@ def shared(e2e_dir):
 def nodes(e2e_dir, fake, shared):
     a, url_a = start_gateway(e2e_dir, fake, **shared)
     b, url_b = start_gateway(e2e_dir, fake, **shared)
-    manage(
-        a,
-        "createsuperuser",
-        "--noinput",
-        "--username",
-        "admin",
-        "--email",
-        "a@example.com",
-        env={"DJANGO_SUPERUSER_PASSWORD": PASSWORD},
-    )
+    create_admin(a, PASSWORD)
     yield {"a": (a, url_a), "b": (b, url_b)}
     a.stop()
     b.stop()
-
-
-def manage(proc: Process, *args: str, env: dict | None = None) -> str:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env={**proc.env, **(env or {})},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
 
 
 def chat(url: str, model: str = "echo", **extra) -> httpx.Response:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
-from tests.e2e.procs import ROOT, Process
+from tests.e2e.procs import ROOT, Process, create_admin, manage  # noqa: F401 (shared)
 
 USER = [{"role": "user", "content": "hello"}]
 
@@ -82,31 +80,6 @@ def settled_sockets(pid: int, timeout: float = 3.0) -> int:
             return now
         last = now
     return last
-
-
-def manage(proc: Process, *args: str, env: dict[str, str] | None = None) -> str:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env={**proc.env, **(env or {})},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
-
-
-def create_admin(proc: Process, password: str) -> None:
-    manage(
-        proc,
-        "createsuperuser",
-        "--noinput",
-        "--username",
-        "admin",
-        "--email",
-        "a@example.com",
-        env={"DJANGO_SUPERUSER_PASSWORD": password},
-    )
 
 
 def logged_in(url: str, password: str) -> httpx.Client:
