@@ -4,28 +4,12 @@ from __future__ import annotations
 
 from channels.layers import get_channel_layer
 
+from analytics.queries import LOG_FIELDS
+
 GROUP = "dashboard"
-FIELDS = (
-    "state",
-    "status",
-    "service",
-    "endpoint",
-    "client",
-    "node",
-    "workflow",
-    "upstream",
-    "route",
-    "model_in",
-    "model_out",
-    "stream",
-    "duration_ms",
-    "ttft_ms",
-    "prompt_tokens",
-    "completion_tokens",
-    "tokens_estimated",
-    "cache_hit",
-    "gateway_key",
-    "error",
+# The log list's fields, less those the event sets itself or the live views do not show.
+FIELDS = tuple(
+    f for f in LOG_FIELDS if f not in ("id", "started_at", "finished_at", "bytes_in", "bytes_out")
 )
 
 
