@@ -3,6 +3,8 @@ mocked by respx. The tiers that need them import them in their conftest.py."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 import respx
@@ -65,3 +67,34 @@ def recorded():
         return list(RequestLog.objects.order_by("-started_at")[:n])
 
     return rows
+
+
+def make_row(minutes_ago: float = 0, **fields):
+    """A request log row as the writer leaves it: in the log, and in the hourly statistics
+    once finished."""
+    from recording.models import RequestLog, State
+    from recording.rollup import StatDeltas
+    from routing.exchange import new_request_id
+
+    defaults = {
+        "state": State.OK,
+        "status": 200,
+        "service": "openai",
+        "endpoint": "/v1/chat/completions",
+        "model_in": "gpt-4",
+        "model_out": "llama",
+        "duration_ms": 100.0,
+        "prompt_tokens": 3,
+        "completion_tokens": 5,
+    }
+    row = RequestLog.objects.create(
+        id=new_request_id(),
+        started_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+        **{**defaults, **fields},
+    )
+    if row.state != State.IN_PROGRESS:
+        deltas = StatDeltas()
+        deltas.add(RequestLog.objects.filter(pk=row.pk).values().get())
+        for statement in deltas.statements():
+            statement.execute()
+    return row

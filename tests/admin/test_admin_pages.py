@@ -24,6 +24,7 @@ from recording.models import (
 )
 from routing.exchange import new_request_id
 from routing.models import ModelMapping, Route, Upstream
+from tests.fixtures import make_row
 
 pytestmark = pytest.mark.django_db
 
@@ -82,13 +83,7 @@ def test_the_request_log_list_never_counts_a_large_table(staff):
 
 
 def test_a_request_log_page_shows_bodies_and_the_model_rewrite(staff):
-    row = RequestLog.objects.create(
-        id=new_request_id(),
-        started_at=timezone.now(),
-        state=State.OK,
-        status=200,
-        service="openai",
-        endpoint="/v1/chat/completions",
+    row = make_row(
         model_in="gpt-4",
         model_out="llama3",
     )
@@ -137,15 +132,7 @@ def test_workflow_actions_download_chatml_and_show_counts(staff):
 
 
 def test_request_log_action_downloads_the_selected_conversations(staff):
-    rows = [
-        RequestLog.objects.create(
-            id=new_request_id(),
-            started_at=timezone.now(),
-            service="openai",
-            endpoint="/v1/chat/completions",
-        )
-        for _ in range(2)
-    ]
+    rows = [make_row() for _ in range(2)]
     conversation("a", rows[0].pk)
     conversation("b", rows[1].pk)
     response = staff.post(

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from recording.models import RequestLog, State
-from routing.exchange import new_request_id
 from routing.explain import explain
 from routing.health import health
 from routing.models import Route, RouteTarget, Upstream
 from routing.rules import build_rules
+from tests.fixtures import make_row
 
 pytestmark = pytest.mark.django_db
 
@@ -86,13 +84,7 @@ def test_a_weight_must_be_positive(staff):
 
 
 def test_a_request_page_lists_every_try(staff):
-    row = RequestLog.objects.create(
-        id=new_request_id(),
-        started_at=timezone.now(),
-        state=State.OK,
-        status=200,
-        service="openai",
-        endpoint="/v1/chat/completions",
+    row = make_row(
         model_in="m",
         model_out="m",
         upstream="spare",

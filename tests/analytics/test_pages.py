@@ -9,11 +9,11 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from recording.models import HourlyStat, RequestBody, RequestLog, State, compress
+from recording.models import HourlyStat, RequestBody, RequestLog, compress
 from routing.exchange import new_request_id
 from routing.rules import build_rules
+from tests.fixtures import make_row
 
 pytestmark = pytest.mark.django_db
 HTML = {"HTTP_ACCEPT": "text/html"}
@@ -53,13 +53,7 @@ def test_the_dashboard_paints_with_a_handful_of_queries(staff, monkeypatch):
 
 
 def test_model_names_and_prompts_are_escaped_everywhere(staff):
-    row = RequestLog.objects.create(
-        id=new_request_id(),
-        started_at=timezone.now(),
-        state=State.OK,
-        status=200,
-        service="openai",
-        endpoint="/v1/chat/completions",
+    row = make_row(
         model_in=EVIL,
         model_out=EVIL,
         workflow="default",
@@ -77,13 +71,7 @@ def test_model_names_and_prompts_are_escaped_everywhere(staff):
 
 
 def test_a_request_page_shows_the_transcript_and_timings(staff):
-    row = RequestLog.objects.create(
-        id=new_request_id(),
-        started_at=timezone.now(),
-        state=State.OK,
-        status=200,
-        service="openai",
-        endpoint="/v1/chat/completions",
+    row = make_row(
         model_in="gpt-4",
         model_out="llama3",
         upstream="gpu",

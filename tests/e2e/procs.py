@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -138,3 +140,21 @@ def create_admin(proc: Process, password: str) -> None:
         *("createsuperuser", "--noinput", "--username", "admin", "--email", "a@example.com"),
         env={"DJANGO_SUPERUSER_PASSWORD": password},
     )
+
+
+@contextmanager
+def logged_in(url: str, password: str) -> Iterator[httpx.Client]:
+    """An httpx session logged in as `admin` (its cookies open every staff page)."""
+    with httpx.Client(base_url=url, timeout=30) as session:
+        session.get("/admin/login/")
+        session.post(
+            "/admin/login/",
+            data={
+                "username": "admin",
+                "password": password,
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+                "next": "/admin/",
+            },
+        )
+        assert "sessionid" in session.cookies, "admin login failed"
+        yield session

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.e2e.browser import browser_page, log_in
-from tests.e2e.procs import create_admin, start_gateway
+from tests.e2e.procs import create_admin, logged_in, start_gateway
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "admin-e2e-password-1"
@@ -39,16 +39,7 @@ def wait_for_reply(url: str, model: str, expected: str, within: float = 2.0) -> 
 
 
 def test_a_mapping_saved_in_the_admin_form_reaches_the_gateway(admin_gateway):
-    with httpx.Client(base_url=admin_gateway) as session:
-        session.get("/admin/login/")
-        session.post(
-            "/admin/login/",
-            data={
-                "username": "admin",
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": session.cookies["csrftoken"],
-            },
-        )
+    with logged_in(admin_gateway, PASSWORD) as session:
         assert reply_of(admin_gateway, "form-alias") == "x"  # the fake echoes the prompt
         saved = session.post(
             "/admin/routing/modelmapping/add/",

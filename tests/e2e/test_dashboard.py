@@ -12,7 +12,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.e2e.browser import browser_page, log_in
-from tests.e2e.procs import create_admin, start_gateway
+from tests.e2e.procs import create_admin, logged_in, start_gateway
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "dashboard-e2e-password-1"
@@ -28,16 +28,7 @@ def dashboard(e2e_dir, fake):
 
 
 def session_cookie(url: str) -> str:
-    with httpx.Client(base_url=url) as session:
-        session.get("/admin/login/")
-        session.post(
-            "/admin/login/",
-            data={
-                "username": "admin",
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": session.cookies["csrftoken"],
-            },
-        )
+    with logged_in(url, PASSWORD) as session:
         return session.cookies["sessionid"]
 
 

@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.procs import Process, create_admin, free_port, manage, start_gateway
+from tests.e2e.procs import Process, create_admin, free_port, logged_in, manage, start_gateway
 
 pytestmark = pytest.mark.e2e
 
@@ -157,18 +157,8 @@ def test_secrets_appear_nowhere(recording_gateway, tmp_path):
 def test_the_log_api_answers_a_logged_in_admin(recording_gateway):
     proc, url, _ = recording_gateway
     create_admin(proc, "e2e-password-123")
-    with httpx.Client(base_url=url) as session:
-        assert session.get("/api/stats").status_code == 401
-        session.get("/admin/login/")
-        session.post(
-            "/admin/login/",
-            data={
-                "username": "admin",
-                "password": "e2e-password-123",
-                "csrfmiddlewaretoken": session.cookies["csrftoken"],
-                "next": "/admin/",
-            },
-        )
+    assert httpx.get(f"{url}/api/stats").status_code == 401
+    with logged_in(url, "e2e-password-123") as session:
         stats = session.get("/api/stats").json()
         assert stats["total"]["requests"] >= 1
         logs = session.get("/api/logs", params={"limit": 1}).json()

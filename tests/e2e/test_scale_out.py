@@ -18,7 +18,15 @@ import pytest
 import redis
 from websockets.sync.client import connect
 
-from tests.e2e.procs import Process, base_env, create_admin, free_port, manage, start_gateway
+from tests.e2e.procs import (
+    Process,
+    base_env,
+    create_admin,
+    free_port,
+    logged_in,
+    manage,
+    start_gateway,
+)
 
 pytestmark = pytest.mark.e2e
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -89,16 +97,7 @@ def test_a_rate_limit_is_shared_by_the_nodes(nodes):
 
 
 def session_cookie(url: str) -> str:
-    with httpx.Client(base_url=url) as session:
-        session.get("/admin/login/")
-        session.post(
-            "/admin/login/",
-            data={
-                "username": "admin",
-                "password": PASSWORD,
-                "csrfmiddlewaretoken": session.cookies["csrftoken"],
-            },
-        )
+    with logged_in(url, PASSWORD) as session:
         return session.cookies["sessionid"]
 
 

@@ -7,37 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from recording.models import RequestBody, RequestLog, State, compress
-from recording.rollup import StatDeltas
+from recording.models import RequestBody, State, compress
 from routing.exchange import new_request_id
+from tests.fixtures import make_row
 
 pytestmark = pytest.mark.django_db
-
-
-def make_row(minutes_ago: float = 0, **fields) -> RequestLog:
-    """A row as the writer leaves it: in the log, and in the hourly statistics once finished."""
-    defaults = {
-        "state": State.OK,
-        "status": 200,
-        "service": "openai",
-        "endpoint": "/v1/chat/completions",
-        "model_in": "gpt-4",
-        "model_out": "llama",
-        "duration_ms": 100.0,
-        "prompt_tokens": 3,
-        "completion_tokens": 5,
-    }
-    row = RequestLog.objects.create(
-        id=new_request_id(),
-        started_at=timezone.now() - timedelta(minutes=minutes_ago),
-        **{**defaults, **fields},
-    )
-    if row.state != State.IN_PROGRESS:
-        deltas = StatDeltas()
-        deltas.add(RequestLog.objects.filter(pk=row.pk).values().get())
-        for statement in deltas.statements():
-            statement.execute()
-    return row
 
 
 @pytest.fixture

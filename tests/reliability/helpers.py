@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.procs import ROOT, Process, create_admin, manage  # noqa: F401 (shared)
+from tests.e2e.procs import ROOT, Process, create_admin, logged_in, manage  # noqa: F401
 
 USER = [{"role": "user", "content": "hello"}]
 
@@ -80,23 +80,6 @@ def settled_sockets(pid: int, timeout: float = 3.0) -> int:
             return now
         last = now
     return last
-
-
-def logged_in(url: str, password: str) -> httpx.Client:
-    """An httpx session logged into the admin (its cookies open every staff page)."""
-    session = httpx.Client(base_url=url, timeout=30)
-    session.get("/admin/login/")
-    session.post(
-        "/admin/login/",
-        data={
-            "username": "admin",
-            "password": password,
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-            "next": "/admin/",
-        },
-    )
-    assert "sessionid" in session.cookies, "admin login failed"
-    return session
 
 
 def restart(proc: Process, url: str, log_name: str) -> Process:

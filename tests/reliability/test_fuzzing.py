@@ -35,9 +35,8 @@ def target(e2e_dir, fake):
         e2e_dir, fake, ROUTES_CONFIG=str(routes), MAX_REQUEST_BYTES=str(LIMIT)
     )
     create_admin(proc, PASSWORD)
-    session = logged_in(url, PASSWORD)
-    cookie = f"sessionid={session.cookies['sessionid']}"
-    session.close()
+    with logged_in(url, PASSWORD) as session:
+        cookie = f"sessionid={session.cookies['sessionid']}"
     yield url, cookie, proc
     proc.stop()
 

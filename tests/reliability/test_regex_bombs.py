@@ -50,10 +50,9 @@ def bombed(e2e_dir, fake):
     routes.write_text("routes:\n" + "\n".join(lines) + "\n")
     proc, url = start_gateway(e2e_dir, fake, ROUTES_CONFIG=str(routes), REQUEST_TIMEOUT="10")
     create_admin(proc, PASSWORD)
-    session = logged_in(url, PASSWORD)
-    saved = {p: add_route(session, p, 100 + i) for i, p in enumerate(ADMIN_BOMBS + UNRUNNABLE)}
-    yield proc, url, session, saved
-    session.close()
+    with logged_in(url, PASSWORD) as session:
+        saved = {p: add_route(session, p, 100 + i) for i, p in enumerate(ADMIN_BOMBS + UNRUNNABLE)}
+        yield proc, url, session, saved
     proc.stop()
 
 

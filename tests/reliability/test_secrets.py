@@ -139,22 +139,21 @@ def query_upstreams(session: httpx.Client) -> list[dict]:
 
 def test_canary_keys_are_found_nowhere(keyed, figure, tmp_path):
     proc, url = keyed
-    session = logged_in(url, PASSWORD)
-    frames, stop = [], threading.Event()
-    watcher = threading.Thread(
-        target=watch_websocket, args=(url, session.cookies["sessionid"], frames, stop)
-    )
-    watcher.start()
-    try:
-        ids = send_canaries(url)
-        done = "SELECT count(*) AS n FROM recording_requestlog WHERE state = 'ok'"
-        wait_until(lambda: query(proc, done)[0]["n"] >= len(ids), 10)
-        wait_until(lambda: sum(f.count('"finished"') for f in frames) >= len(ids), 10)
-    finally:
-        stop.set()
-        watcher.join(10)
-    places = {f"page {p}": text for p, text in pages(session, ids).items()}
-    session.close()
+    with logged_in(url, PASSWORD) as session:
+        frames, stop = [], threading.Event()
+        watcher = threading.Thread(
+            target=watch_websocket, args=(url, session.cookies["sessionid"], frames, stop)
+        )
+        watcher.start()
+        try:
+            ids = send_canaries(url)
+            done = "SELECT count(*) AS n FROM recording_requestlog WHERE state = 'ok'"
+            wait_until(lambda: query(proc, done)[0]["n"] >= len(ids), 10)
+            wait_until(lambda: sum(f.count('"finished"') for f in frames) >= len(ids), 10)
+        finally:
+            stop.set()
+            watcher.join(10)
+        places = {f"page {p}": text for p, text in pages(session, ids).items()}
 
     manage(proc, "export_chatml", "--out", str(tmp_path / "chatml"))
     exported = {str(p): p.read_text() for p in (tmp_path / "chatml").rglob("*") if p.is_file()}
