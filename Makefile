@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 
-.PHONY: run test reliability bench lint migrate fake-upstream screenshots
+.PHONY: run test reliability bench lint layout migrate fake-upstream screenshots
 
 $(PYTHON):
 	@py=$$(scripts/find-python) && "$$py" -m venv $(VENV)
@@ -32,6 +32,9 @@ reliability: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+layout: $(PYTHON)
+	$(PYTHON) scripts/layout.py
 
 bench: $(VENV)/.installed-dev
 	$(PYTHON) scripts/bench.py $(BENCH_ARGS)

@@ -8,8 +8,8 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         from analytics import metrics
         from analytics.broadcast import publish_request_events
-        from llmproxy import lifecycle
         from recording.writer import writer
+        from routing.core import lifecycle
 
         writer.on_written(publish_request_events)
         writer.on_written(metrics.count_written_requests)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from routing.health import health
-from routing.rules import loaded_rules
+from routing.config.current import loaded_rules
+from routing.upstreams.health import health
 
 
 def upstream_health() -> list[dict]:

@@ -28,7 +28,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from analytics.health import upstream_health
-from routing.health import health
+from routing.upstreams.health import health
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # From an answer out of the cache (10 ms) to a long generation (5 min).

@@ -11,9 +11,9 @@ from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from analytics.metrics import render
-from routing.access import client_ip
-from routing.errors import openai_error
-from routing.responses import json_response
+from routing.core.errors import openai_error
+from routing.core.responses import json_response
+from routing.guard.access import client_ip
 
 
 def allowed_address(address: str, networks: tuple) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 
 from recording.models import Conversation, RequestBody, RequestLog
-from routing.collect import Reply
-from routing.sse import NDJSONDecoder, SSEDecoder
+from routing.streams.reply import Reply
+from routing.streams.sse import NDJSONDecoder, SSEDecoder
 
 
 def _text(content: object) -> str:

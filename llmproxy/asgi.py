@@ -18,7 +18,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from analytics.routing import websocket_urlpatterns  # noqa: E402
-from llmproxy import handler, lifecycle  # noqa: E402
+from llmproxy import handler  # noqa: E402
+from routing.core import lifecycle  # noqa: E402
 
 PROXY_PREFIXES = ("/v1/",)
 PROXY_PATHS = frozenset(

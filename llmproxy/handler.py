@@ -20,8 +20,8 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse
 from django.urls import Resolver404, get_resolver
 
-from routing.errors import openai_error
-from routing.responses import RelayResponse
+from routing.core.errors import openai_error
+from routing.core.responses import RelayResponse
 
 log = logging.getLogger(__name__)
 

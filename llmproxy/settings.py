@@ -98,7 +98,7 @@ VERBOSE = env_bool("VERBOSE", False)
 
 # --- protection ----------------------------------------------------------------
 def _rate(name: str, default: str):
-    from routing.rates import parse_rate
+    from routing.rules.rates import parse_rate
 
     try:
         return parse_rate(env_str(name, default=default))
@@ -148,6 +148,7 @@ INSTALLED_APPS = [
     "routing",
     "recording",
     "analytics",
+    "llmproxy",  # the project: its runproxy command serves all of the above
 ]
 
 MIDDLEWARE = [

@@ -14,9 +14,9 @@ from django.db.migrations.executor import MigrationExecutor
 from llmproxy.serving import Listener
 from recording.journal import replay as replay_journal
 from recording.maintenance import mark_interrupted
-from recording.workflows import apply_mappings, read_mappings, workflow_ports
-from routing.config_file import ConfigFileError
-from routing.loader import load_startup_config
+from routing.config.loader import load_startup_config
+from routing.config.workflows import apply_mappings, read_mappings, workflow_ports
+from routing.rules.routes_file import ConfigFileError
 
 
 def migrate_if_needed() -> bool:

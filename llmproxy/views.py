@@ -10,7 +10,7 @@ from django.views.defaults import page_not_found
 from analytics.views import dashboard
 from llmproxy import __version__
 from llmproxy.handler import error_body
-from routing.errors import openai_error
+from routing.core.errors import openai_error
 
 ENDPOINTS = [
     "POST /v1/chat/completions",

@@ -1,4 +1,5 @@
-"""Admin pages for workflows, the request log, captured conversations and cached responses."""
+"""Admin pages for workflows (with their training data), the request log and captured
+conversations."""
 
 from __future__ import annotations
 
@@ -10,26 +11,18 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Subquery
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from recording import admin_review  # noqa: F401  (registers the conversations' admin)
 from recording.admin_filters import CappedPaginator, InputFilter, StatusFilter
 from recording.export import iter_jsonl
-from recording.models import (
-    CachedResponse,
-    Conversation,
-    CurationRules,
-    RequestBody,
-    RequestLog,
-    ReviewState,
-    Workflow,
-)
+from recording.models import Conversation, CurationRules, RequestBody, RequestLog, ReviewState
 from recording.review import curate, training_stats
+from routing.models import Workflow
 
 
 def jsonl_download(conversations, filename: str) -> StreamingHttpResponse:
@@ -69,7 +62,7 @@ class WorkflowAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     actions = ["download_conversations", "show_counts", "apply_curation"]
     inlines = [CurationRulesInline]
-    change_form_template = "admin/recording/workflow/change_form.html"
+    change_form_template = "admin/routing/workflow/change_form.html"
 
     def get_queryset(self, request: HttpRequest):
         counts = (
@@ -83,7 +76,7 @@ class WorkflowAdmin(admin.ModelAdmin):
 
     def get_urls(self) -> list:
         view = self.admin_site.admin_view(self.training_data_view)
-        name = "recording_workflow_training_data"
+        name = "routing_workflow_training_data"
         return [path("<int:pk>/training-data/", view, name=name), *super().get_urls()]
 
     @admin.display(description="conversations", ordering="n_conversations")
@@ -246,31 +239,3 @@ class RequestLogAdmin(ReadOnlyAdmin):
             review_state=ReviewState.REJECTED
         )
         return jsonl_download(kept, "conversations.jsonl")
-
-
-@admin.register(CachedResponse)
-class CachedResponseAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "path", "model", "status", "hits", "expires_at", "fresh"]
-    list_filter = ["path", ("created_at", admin.DateFieldListFilter)]
-    exclude = ["body", "key"]
-    show_full_result_count = False
-    change_list_template = "admin/recording/cachedresponse/change_list.html"
-
-    @admin.display(boolean=True)
-    def fresh(self, obj: CachedResponse) -> bool:
-        return obj.expires_at > timezone.now()
-
-    def get_urls(self) -> list:
-        purge = self.admin_site.admin_view(self.purge_view)
-        return [path("purge/", purge, name="recording_cachedresponse_purge"), *super().get_urls()]
-
-    def purge_view(self, request: HttpRequest) -> HttpResponse:
-        from django.shortcuts import redirect
-
-        if request.method == "POST" and self.has_delete_permission(request):
-            rows = CachedResponse.objects.all()
-            if request.POST.get("what") != "all":
-                rows = rows.filter(expires_at__lte=timezone.now())
-            deleted, _ = rows.delete()
-            self.message_user(request, f"Purged {deleted} cached responses.")
-        return redirect("admin:recording_cachedresponse_changelist")

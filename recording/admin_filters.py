@@ -79,7 +79,7 @@ class WorkflowFilter(admin.SimpleListFilter):
     parameter_name = "workflow"
 
     def lookups(self, request, model_admin) -> list:
-        from recording.models import Workflow
+        from routing.models import Workflow
 
         names = set(Workflow.objects.values_list("name", flat=True)) | {"default"}
         return [(n, n) for n in sorted(names)]

@@ -6,10 +6,13 @@ class RecordingConfig(AppConfig):
     verbose_name = "Recording"
 
     def ready(self) -> None:
-        from llmproxy import lifecycle
         from recording.maintenance import prune_periodically
         from recording.writer import writer
+        from routing.core import hooks, lifecycle
 
+        # The request path announces; recording listens (routing never calls up here).
+        hooks.on_started(writer.request_started)
+        hooks.on_finished(writer.request_finished)
         lifecycle.on_start(writer.run)
         lifecycle.on_start(prune_periodically)
         lifecycle.on_shutdown(writer.close)

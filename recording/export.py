@@ -180,7 +180,7 @@ def _alternatives(ids: list[int]) -> dict[int, list[Candidate]]:
 def reply_tokens(reply: Candidate) -> int:
     if reply.completion_tokens is not None:
         return reply.completion_tokens
-    from recording import tokens  # the tokenizer loads only when a count is missing
+    from routing.streams import tokens  # the tokenizer loads only when a count is missing
 
     text = content_text(reply.message.get("content")) + call_text(reply.message)
     return tokens.count_text(text, reply.model)

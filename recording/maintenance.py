@@ -11,8 +11,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from recording.models import CachedResponse, RequestBody, RequestLog, State
+from recording.models import RequestBody, RequestLog, State
 from recording.rollup import StatDeltas
+from routing.models import CachedResponse
 
 log = logging.getLogger(__name__)
 BATCH = 2000

@@ -1,12 +1,9 @@
-"""What the gateway records: request logs, their bodies, workflows and captured conversations."""
+"""What the gateway records: request logs, their bodies and captured conversations."""
 
 from __future__ import annotations
 
-import zlib
-
 import orjson
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import models
 
 from recording.curation import (
@@ -18,27 +15,7 @@ from recording.curation import (
     split_patterns,
     stored_tags,
 )
-
-WORKFLOW_NAME = r"^[A-Za-z0-9_-]{1,64}$"
-validate_workflow_name = RegexValidator(WORKFLOW_NAME, "Use 1 to 64 letters, digits, '-' or '_'.")
-
-
-class Workflow(models.Model):
-    """A named stream of training data; requests join it by port or by `workflow_id`."""
-
-    name = models.CharField(max_length=64, unique=True, validators=[validate_workflow_name])
-    port = models.PositiveIntegerField(
-        null=True, blank=True, unique=True, help_text="Requests arriving on this port join it."
-    )
-    description = models.TextField(blank=True)
-    source = models.CharField(max_length=10, default="admin")  # "admin" or "file" (MAPPINGS_FILE)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
+from routing.models import Workflow, decompress
 
 
 class State(models.TextChoices):
@@ -90,14 +67,6 @@ class RequestLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.endpoint} {self.model_in} {self.state}"
-
-
-def compress(data: bytes) -> bytes:
-    return zlib.compress(data, 1)  # level 1: fast, and bodies are small
-
-
-def decompress(data: bytes | memoryview | None) -> bytes:
-    return zlib.decompress(bytes(data)) if data else b""
 
 
 class RequestBody(models.Model):
@@ -260,27 +229,6 @@ class CurationRules(models.Model):
             compile_rules(self.as_rules())
         except RuleError as exc:
             raise ValidationError({"patterns": str(exc)}) from None
-
-
-class CachedResponse(models.Model):
-    """A complete 2xx answer, kept for identical requests of the same caller."""
-
-    key = models.CharField(max_length=64, unique=True)  # sha256 of method, path, body, caller
-    method = models.CharField(max_length=8)
-    path = models.CharField(max_length=64)
-    model = models.CharField(max_length=200, blank=True)
-    status = models.PositiveSmallIntegerField()
-    content_type = models.CharField(max_length=100)
-    body = models.BinaryField()  # compressed, as delivered to the first caller
-    created_at = models.DateTimeField()
-    expires_at = models.DateTimeField(db_index=True)
-    hits = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.path} {self.model} ({self.hits} hits)"
 
 
 class HourlyStat(models.Model):

@@ -11,9 +11,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from django.conf import settings
 
-from recording import tokens
 from recording.capture import digest, training_messages
-from recording.models import compress
 from recording.redact import (
     redact_body,
     redact_headers,
@@ -22,7 +20,9 @@ from recording.redact import (
     secret_field_values,
     secret_values,
 )
-from routing.exchange import OK, Exchange
+from routing.core.exchange import OK, Exchange
+from routing.models import compress
+from routing.streams import tokens
 
 log = logging.getLogger(__name__)
 ERROR_LIMIT = 2000

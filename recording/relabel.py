@@ -22,14 +22,14 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from recording.models import Alternative, Conversation
-from routing import pipeline
-from routing.chunks import CHAT
-from routing.engine import RuleSet, decide
-from routing.errors import GatewayError
-from routing.exchange import Exchange
-from routing.rules import current_rules
-from routing.transforms import add_no_think_to_messages
-from routing.upstream import close_clients
+from routing.config.current import current_rules
+from routing.core.errors import GatewayError
+from routing.core.exchange import Exchange
+from routing.pipeline import calls as pipeline
+from routing.rules.engine import RuleSet, decide
+from routing.streams.chunks import CHAT
+from routing.streams.transforms import add_no_think_to_messages
+from routing.upstreams.client import close_clients
 
 CLIENT = "127.0.0.1"  # routes that match on the client address see the gateway's own host
 PAGE = 100

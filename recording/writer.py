@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
-from recording import bulk, tokens
+from recording import bulk
 from recording.journal import Journal
-from recording.models import CachedResponse, Conversation, RequestBody, RequestLog
+from recording.models import Conversation, RequestBody, RequestLog
 from recording.recorder import (
     body_row,
     conversation_row,
@@ -38,7 +38,8 @@ from recording.recorder import (
     start_fields,
 )
 from recording.rollup import StatDeltas
-from routing.exchange import Exchange
+from routing.core.exchange import Exchange
+from routing.streams import tokens
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 5.0
@@ -101,8 +102,6 @@ class WriterStats:
 class Writer:
     def __init__(self) -> None:
         self._events: deque[tuple[str, Exchange]] = deque()
-        self._cache_rows: deque[dict] = deque()  # answers to keep in the response cache
-        self._cache_hits: deque[str] = deque()  # keys of answers served from it
         self._pending: dict[object, _Pending] = {}
         self._lock = threading.Lock()  # one write cycle at a time (task, flush, shutdown)
         self._database = ThreadPoolExecutor(1, thread_name_prefix="record-db")
@@ -112,6 +111,14 @@ class Writer:
         self.stats = WriterStats()
 
     # --- on the request path: cheap, never blocks --------------------------------
+    def request_started(self, exchange: Exchange) -> None:
+        if settings.ENABLE_LOGGING:
+            self.submit("start", exchange)
+
+    def request_finished(self, exchange: Exchange) -> None:
+        if settings.ENABLE_LOGGING:
+            self.submit("finish", exchange)
+
     def submit(self, kind: str, exchange: Exchange) -> None:
         if len(self._events) + len(self._pending) >= settings.RECORD_QUEUE_SIZE:
             self.stats.dropped += 1
@@ -124,42 +131,6 @@ class Writer:
                 self.journal.append(journal_row(exchange))
             except (OSError, TypeError, ValueError) as exc:  # never fail the request for it
                 log.warning("journal write failed for %s: %s", exchange.id, exc)
-
-    def submit_cache(self, row: dict) -> None:
-        if len(self._cache_rows) < settings.RECORD_QUEUE_SIZE:
-            self._cache_rows.append(row)
-
-    def submit_cache_hit(self, key: str) -> None:
-        if len(self._cache_hits) < settings.RECORD_QUEUE_SIZE:
-            self._cache_hits.append(key)
-
-    def _cache_statements(self) -> list[bulk.Statement]:
-        """The response cache's writes (a lost one only costs a later miss: no retry)."""
-        rows = {}
-        while self._cache_rows:
-            row = self._cache_rows.popleft()
-            rows[row["key"]] = row
-        hits: dict[str, int] = {}
-        while self._cache_hits:
-            key = self._cache_hits.popleft()
-            hits[key] = hits.get(key, 0) + 1
-        statements = bulk.upsert(
-            CachedResponse,
-            list(rows.values()),
-            ["key"],
-            ["body", "status", "content_type", "created_at", "expires_at"],
-        )
-        if hits:
-            quote = connection.ops.quote_name
-            table = quote(CachedResponse._meta.db_table)
-            statements.append(
-                bulk.Statement(
-                    f"UPDATE {table} SET {quote('hits')} = {quote('hits')} + %s "
-                    f"WHERE {quote('key')} = %s",
-                    [(n, key) for key, n in hits.items()],
-                )
-            )
-        return statements
 
     # --- the background task of each serving process -----------------------------
     async def run(self) -> None:
@@ -181,11 +152,10 @@ class Writer:
                 self._build(item, part)
             rows.add(part)
             await asyncio.sleep(0)
-        extra = self._cache_statements()
-        if rows.items or extra:
+        if rows.items:
             loop = asyncio.get_running_loop()
             stored = await loop.run_in_executor(
-                self._database, self._store_or_back_off, rows, [*rows.statements(), *extra]
+                self._database, self._store_or_back_off, rows, rows.statements()
             )
             if stored and not self._events and not any(p.finished for p in self._pending.values()):
                 self.journal.clear()  # nothing finished waits: the journal has served
@@ -305,11 +275,8 @@ class Writer:
                 for item in self._unwritten():
                     self._build(item, part)
                 rows = _Rows.of(part)
-                extra = self._cache_statements()
-                if rows.items or extra:
-                    self._database.submit(
-                        self._store_or_back_off, rows, [*rows.statements(), *extra]
-                    ).result()
+                if rows.items:
+                    self._database.submit(self._store_or_back_off, rows, rows.statements()).result()
             if not self._events and not self._unwritten():
                 self.journal.clear()
                 return True

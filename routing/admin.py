@@ -1,4 +1,5 @@
-"""Admin pages for the routing configuration (saving one reaches every worker within seconds)."""
+"""Admin pages for the routing configuration (saving one reaches every worker within seconds)
+and the response cache."""
 
 from __future__ import annotations
 
@@ -7,15 +8,24 @@ import time
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 
-from recording.models import validate_workflow_name
-from routing.explain import explain
-from routing.health import health
-from routing.models import GatewayKey, ModelMapping, Route, RouteTarget, Upstream
-from routing.rules import build_rules
+from routing.config.current import build_rules
+from routing.models import (
+    CachedResponse,
+    GatewayKey,
+    ModelMapping,
+    Route,
+    RouteTarget,
+    Upstream,
+    validate_workflow_name,
+)
+from routing.rules.explain import explain
+from routing.upstreams.health import health
 
 
 class ExplainForm(forms.Form):
@@ -178,3 +188,36 @@ class GatewayKeyAdmin(admin.ModelAdmin):
             secret = obj.issue()
             obj.save(update_fields=["key_hash", "key_start"])
             self._show_once(request, obj, secret)
+
+
+@admin.register(CachedResponse)
+class CachedResponseAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "path", "model", "status", "hits", "expires_at", "fresh"]
+    list_filter = ["path", ("created_at", admin.DateFieldListFilter)]
+    exclude = ["body", "key"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    change_list_template = "admin/routing/cachedresponse/change_list.html"
+
+    @admin.display(boolean=True)
+    def fresh(self, obj: CachedResponse) -> bool:
+        return obj.expires_at > timezone.now()
+
+    def get_urls(self) -> list:
+        purge = self.admin_site.admin_view(self.purge_view)
+        return [path("purge/", purge, name="routing_cachedresponse_purge"), *super().get_urls()]
+
+    def purge_view(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and self.has_delete_permission(request):
+            rows = CachedResponse.objects.all()
+            if request.POST.get("what") != "all":
+                rows = rows.filter(expires_at__lte=timezone.now())
+            deleted, _ = rows.delete()
+            self.message_user(request, f"Purged {deleted} cached responses.")
+        return redirect("admin:routing_cachedresponse_changelist")

@@ -82,8 +82,8 @@ LIMITER = """
 import asyncio, os, time
 os.environ["DJANGO_SETTINGS_MODULE"] = "llmproxy.settings"
 import django; django.setup()
-from routing.limits import hit
-from routing.rates import Rate
+from routing.guard.limits import hit
+from routing.rules.rates import Rate
 async def main():
     rate, start = Rate(10**9, 60), time.perf_counter()
     for _ in range(20000):

@@ -15,9 +15,9 @@ UPSTREAM = "http://upstream.test"
 @pytest.fixture(autouse=True)
 def gateway_settings(settings):
     """respx intercepts httpx's own transport, so Django-level tests use it."""
-    from routing import cache
-    from routing.health import health
-    from routing.rules import invalidate_rules
+    from routing.config.current import invalidate_rules
+    from routing.guard import cache
+    from routing.upstreams.health import health
 
     cache.recent.items.clear()
     health.states.clear()
@@ -46,8 +46,8 @@ def upstream():
 
 @pytest.fixture
 async def gateway(transactional_db):
-    from llmproxy import lifecycle
     from llmproxy.asgi import application
+    from routing.core import lifecycle
 
     transport = httpx.ASGITransport(app=application, client=("10.1.2.3", 5555))
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
@@ -57,13 +57,16 @@ async def gateway(transactional_db):
 
 @pytest.fixture
 def recorded():
-    """Wait for the background writer, then return the newest rows."""
+    """Wait for the background writers (request log, response cache), then return the newest
+    rows."""
     from recording.writer import writer
+    from routing.guard.cache_store import store
 
     def rows(n: int = 1):
         from recording.models import RequestLog
 
         assert writer.flush(10), "the writer did not catch up"
+        store.flush()
         return list(RequestLog.objects.order_by("-started_at")[:n])
 
     return rows
@@ -74,7 +77,7 @@ def make_row(minutes_ago: float = 0, **fields):
     once finished."""
     from recording.models import RequestLog, State
     from recording.rollup import StatDeltas
-    from routing.exchange import new_request_id
+    from routing.core.exchange import new_request_id
 
     defaults = {
         "state": State.OK,

@@ -13,17 +13,9 @@ from django.utils import timezone
 
 from recording import bulk
 from recording.capture import digest
-from recording.models import (
-    CachedResponse,
-    Conversation,
-    RequestBody,
-    RequestLog,
-    State,
-    Workflow,
-    compress,
-)
-from routing.exchange import new_request_id
-from routing.models import ModelMapping, Route, Upstream
+from recording.models import Conversation, RequestBody, RequestLog, State
+from routing.core.exchange import new_request_id
+from routing.models import CachedResponse, ModelMapping, Route, Upstream, Workflow, compress
 from tests.fixtures import make_row
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +114,7 @@ def test_workflow_actions_download_chatml_and_show_counts(staff):
     rejected = conversation("support")
     rejected.review_state = "rejected"
     rejected.save()
-    url = reverse("admin:recording_workflow_changelist")
+    url = reverse("admin:routing_workflow_changelist")
     download = staff.post(url, {"action": "download_conversations", "_selected_action": [flow.pk]})
     lines = [json.loads(x) for x in b"".join(download.streaming_content).splitlines()]
     assert [r["workflow_id"] for r in lines] == ["support"]
@@ -156,7 +148,7 @@ def test_cached_responses_can_be_purged(staff):
             created_at=now,
             expires_at=expires,
         )
-    purge = reverse("admin:recording_cachedresponse_purge")
+    purge = reverse("admin:routing_cachedresponse_purge")
     staff.post(purge, {"what": "expired"})
     assert CachedResponse.objects.count() == 1
     staff.post(purge, {"what": "all"})

@@ -152,7 +152,7 @@ def test_bad_targets_and_strategies_are_refused_with_their_place(tmp_path, capsy
 
 
 def test_imported_targets_route_requests(tmp_path):
-    from routing.rules import build_rules
+    from routing.config.current import build_rules
 
     path = tmp_path / "routes.yaml"
     path.write_text(CONFIG)

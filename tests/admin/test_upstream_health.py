@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from routing.explain import explain
-from routing.health import health
+from routing.config.current import build_rules
 from routing.models import Route, RouteTarget, Upstream
-from routing.rules import build_rules
+from routing.rules.explain import explain
+from routing.upstreams.health import health
 from tests.fixtures import make_row
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from recording.models import Workflow
-from routing.models import ModelMapping, Route, Upstream
+from routing.models import ModelMapping, Route, Upstream, Workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +60,7 @@ def test_bad_routes_are_refused_with_a_clear_message(staff, fields, message):
 def test_a_catastrophic_regex_is_safe_to_accept(staff):
     response = post(staff, "routing_route", {**ROUTE, "match_model": "/(a+)+$/"})
     assert response.status_code == 302
-    from routing.rules import build_rules
+    from routing.config.current import build_rules
 
     route = build_rules().routes[0]
     assert route.model.match("a" * 200_000 + "!") is None  # linear: returns at once
@@ -96,7 +95,7 @@ def test_a_mapping_must_compile(staff):
 def test_workflow_names_and_ports_are_checked(staff, settings, data, message):
     settings.LISTEN_PORT = 1234
     Workflow.objects.create(name="taken", port=3001)
-    response = post(staff, "recording_workflow", {"description": "", **data})
+    response = post(staff, "routing_workflow", {"description": "", **data})
     assert message in response.content.decode()
     assert Workflow.objects.count() == 1
 

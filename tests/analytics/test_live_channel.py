@@ -11,8 +11,8 @@ from django.utils import timezone
 from analytics.broadcast import publish_request_events
 from analytics.consumers import DashboardConsumer
 from recording.writer import Writer
-from routing.engine import Decision, Transforms, UpstreamSpec
-from routing.exchange import OK, Exchange, new_request_id
+from routing.core.exchange import OK, Exchange, new_request_id
+from routing.rules.engine import Decision, Transforms, UpstreamSpec
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,9 +13,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from analytics import metrics
-from routing.health import health
 from routing.models import ModelMapping
-from routing.rates import Rate
+from routing.rules.rates import Rate
+from routing.upstreams.health import health
 from tests.routing.helpers import chat_reply, sse_response
 
 CHAT = "/v1/chat/completions"

@@ -10,9 +10,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from recording.models import HourlyStat, RequestBody, RequestLog, compress
-from routing.exchange import new_request_id
-from routing.rules import build_rules
+from recording.models import HourlyStat, RequestBody, RequestLog
+from routing.config.current import build_rules
+from routing.core.exchange import new_request_id
+from routing.models import compress
 from tests.fixtures import make_row
 
 pytestmark = pytest.mark.django_db

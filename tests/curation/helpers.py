@@ -55,6 +55,6 @@ def alternative(conv: Conversation, model: str, content: str, tokens: int = 7) -
 
 
 def _request_id():
-    from routing.exchange import new_request_id
+    from routing.core.exchange import new_request_id
 
     return new_request_id()

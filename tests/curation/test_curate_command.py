@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
-from recording.models import Conversation, CurationRules, Workflow
+from recording.models import Conversation, CurationRules
+from routing.models import Workflow
 from tests.curation.helpers import conversation
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from recording.models import Chosen, Conversation, CurationRules, Workflow
+from recording.models import Chosen, Conversation, CurationRules
+from routing.models import Workflow
 from tests.curation.helpers import alternative, conversation
 
 pytestmark = pytest.mark.django_db
@@ -157,8 +158,8 @@ def test_the_workflow_page_shows_training_data_with_a_histogram(staff):
     conversation("a", tokens=10, review_state="approved")
     conversation("b", tokens=10)
     alternative(conversation("c", tokens=300, review_state="rejected"), "big", "x")
-    change = staff.get(reverse("admin:recording_workflow_change", args=[flow.pk]))
-    url = reverse("admin:recording_workflow_training_data", args=[flow.pk])
+    change = staff.get(reverse("admin:routing_workflow_change", args=[flow.pk]))
+    url = reverse("admin:routing_workflow_training_data", args=[flow.pk])
     assert url in change.content.decode()
     page = staff.get(url).content.decode()
     # records, to review, approved, rejected, duplicates, edited, relabelled
@@ -168,7 +169,7 @@ def test_the_workflow_page_shows_training_data_with_a_histogram(staff):
     assert '<progress class="histogram-bar" value="1" max="2">' in page
     assert "recording/curation.css" in page
     actions = staff.post(
-        reverse("admin:recording_workflow_changelist"),
+        reverse("admin:routing_workflow_changelist"),
         {"action": "show_counts", "_selected_action": [flow.pk]},
     )
     assert f"<td>support</td>{cells}" in actions.content.decode()
@@ -190,14 +191,14 @@ def test_workflow_rules_are_edited_inline_and_applied_by_an_action(staff):
         "curation-0-min_chars": "3",
         "_save": "Save",
     }
-    url = reverse("admin:recording_workflow_change", args=[flow.pk])
+    url = reverse("admin:routing_workflow_change", args=[flow.pk])
     bad = staff.post(url, {**data, "curation-0-patterns": "(a"})
     assert bad.status_code == 200 and "invalid pattern" in bad.content.decode()
     assert staff.post(url, data).status_code == 302
     assert CurationRules.objects.get(workflow=flow).as_rules().patterns == ("banana",)
     fruit, short = conversation("q", "banana bread"), conversation("q2", "ok")
     staff.post(
-        reverse("admin:recording_workflow_changelist"),
+        reverse("admin:routing_workflow_changelist"),
         {"action": "apply_curation", "_selected_action": [flow.pk]},
     )
     fruit.refresh_from_db()

@@ -11,9 +11,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from recording.models import CachedResponse
-from routing import cache
-from routing.models import Route
+from routing.guard import cache
+from routing.models import CachedResponse, Route
 from tests.routing.helpers import chat_reply, sse_contents, sse_response
 
 CHAT = "/v1/chat/completions"
@@ -25,7 +24,7 @@ def cached(settings, recorded):
     settings.CACHE_ENABLED = True
 
     def flush():
-        recorded(0)  # waits for the writer, which also writes the cache
+        recorded(0)  # waits for the writers, the cache's included
 
     return sync_to_async(flush)
 

@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from routing.models import GatewayKey
-from routing.rates import Rate, parse_rate
+from routing.rules.rates import Rate, parse_rate
 from tests.routing.helpers import chat_reply
 
 CHAT = "/v1/chat/completions"

@@ -13,7 +13,7 @@ from django.utils import timezone
 from recording.capture import digest
 from recording.maintenance import mark_interrupted, prune_logs
 from recording.models import Conversation, RequestBody, RequestLog, State
-from routing.exchange import new_request_id
+from routing.core.exchange import new_request_id
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from recording.models import RequestBody, State, compress
-from routing.exchange import new_request_id
+from recording.models import RequestBody, State
+from routing.core.exchange import new_request_id
+from routing.models import compress
 from tests.fixtures import make_row
 
 pytestmark = pytest.mark.django_db

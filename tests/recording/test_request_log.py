@@ -179,7 +179,8 @@ async def test_nothing_is_recorded_when_logging_is_off(gateway, upstream, settin
 
 
 @pytest.mark.parametrize(
-    ("path", "view"), [(CHAT, "routing.api"), ("/api/chat", "routing.ollama_api")]
+    ("path", "view"),
+    [(CHAT, "routing.apis.openai.views"), ("/api/chat", "routing.apis.ollama.views")],
 )
 async def test_a_gateway_bug_answers_500_and_its_row_says_so(
     gateway, upstream, rows, monkeypatch, path, view

@@ -9,8 +9,8 @@ import pytest
 import respx
 from asgiref.sync import sync_to_async
 
-from recording.models import Conversation, RequestBody, RequestLog, Workflow
-from routing.models import Route, Upstream
+from recording.models import Conversation, RequestBody, RequestLog
+from routing.models import Route, Upstream, Workflow
 from tests.routing.helpers import chat_reply, sent_json, sse_response
 
 CHAT = "/v1/chat/completions"

@@ -7,8 +7,8 @@ from django.db import OperationalError
 
 from recording.models import RequestLog
 from recording.writer import Writer
-from routing.engine import Decision, Transforms, UpstreamSpec
-from routing.exchange import OK, Exchange
+from routing.core.exchange import OK, Exchange
+from routing.rules.engine import Decision, Transforms, UpstreamSpec
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -106,7 +106,7 @@ async def test_the_tokenizer_is_built_off_the_event_loop_before_counting(setting
     import asyncio
     import threading
 
-    from recording import tokens
+    from routing.streams import tokens
 
     settings.RECORD_FLUSH_SECONDS = 0.01
     loop_thread, built_on = threading.current_thread(), []

@@ -1,6 +1,6 @@
 """An upstream that misbehaves below HTTP: it resets, truncates, stalls and talks garbage.
 
-The scripted fake (routing/fake_upstream.py) speaks proper HTTP through uvicorn; these
+The scripted fake (routing/fake_upstream/) speaks proper HTTP through uvicorn; these
 faults need the raw socket, so this one is a bare asyncio server on a thread of the test
 process. The model name picks the fault; whole and streamed requests both get it:
 

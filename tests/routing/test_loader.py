@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from routing.config_file import ConfigFileError, load_text, parse_config
-from routing.loader import apply_config, apply_model_map, read_config_file
+from routing.config.current import build_rules
+from routing.config.loader import apply_config, apply_model_map, read_config_file
 from routing.models import ConfigVersion, ModelMapping, Route, Source, Upstream
-from routing.rules import build_rules
+from routing.rules.routes_file import ConfigFileError, load_text, parse_config
 
 ROUTES_YAML = """
 upstreams:

@@ -10,9 +10,9 @@ import pytest
 import respx
 from asgiref.sync import sync_to_async
 
-from routing.health import check_actively as health_check_loop
-from routing.health import health
 from routing.models import Route, RouteTarget, Upstream
+from routing.upstreams.health import check_actively as health_check_loop
+from routing.upstreams.health import health
 from tests.routing.helpers import chat_reply, sse_contents, sse_response
 
 CHAT = "/v1/chat/completions"

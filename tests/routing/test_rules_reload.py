@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 
-from routing import rules
+from routing.config import current as rules
 from routing.models import ConfigVersion, Route
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from aiohttp import web
 
-from routing.upstream import _new_client
+from routing.upstreams.client import _new_client
 
 
 @pytest.fixture

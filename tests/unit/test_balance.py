@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from routing.balance import order_targets
-from routing.engine import Target, UpstreamSpec
+from routing.rules.engine import Target, UpstreamSpec
+from routing.upstreams.balance import order_targets
 
 
 def target(name: str, weight: float = 1.0) -> Target:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from routing.chunks import TEXT, ChunkTransformer, transform_completion
-from routing.engine import Transforms
+from routing.rules.engine import Transforms
+from routing.streams.chunks import TEXT, ChunkTransformer, transform_completion
 
 
 def chat_chunk(content=None, finish=None, index=0, **delta):

@@ -6,8 +6,8 @@ from types import MappingProxyType
 
 import pytest
 
-from routing.engine import MappingRule, RouteRule, RuleSet, Transforms, UpstreamSpec, decide
-from routing.patterns import (
+from routing.rules.engine import MappingRule, RouteRule, RuleSet, Transforms, UpstreamSpec, decide
+from routing.rules.patterns import (
     PatternError,
     check_template,
     compile_model_pattern,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from routing.errors import BadRequestError
-from routing.ollama_reply import OllamaReply, Timings, tool_calls_to_ollama
-from routing.ollama_request import (
+from routing.apis.ollama.reply import OllamaReply, Timings, tool_calls_to_ollama
+from routing.apis.ollama.request import (
     chat_request,
     generate_request,
     image_part,
     strip_unsupported,
     think_setting,
 )
+from routing.core.errors import BadRequestError
 
 
 def test_a_chat_streams_by_default_and_maps_num_predict():

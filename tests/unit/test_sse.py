@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from routing.sse import NDJSONDecoder, SSEDecoder, SSEEvent
+from routing.streams.sse import NDJSONDecoder, SSEDecoder, SSEEvent
 
 STREAMS = [
     b'data: {"a": 1}\n\ndata: {"b": 2}\n\ndata: [DONE]\n\n',

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from routing.chunks import ChunkTransformer, transform_completion
-from routing.engine import Transforms
-from routing.sse import NDJSONDecoder, SSEDecoder, SSEEvent
-from routing.transforms import strip_json_fence, strip_think
+from routing.rules.engine import Transforms
+from routing.streams.chunks import ChunkTransformer, transform_completion
+from routing.streams.sse import NDJSONDecoder, SSEDecoder, SSEEvent
+from routing.streams.transforms import strip_json_fence, strip_think
 
 LINE_ENDS = st.sampled_from(["\n", "\r\n", "\r"])
 # Text of one data line: anything but line breaks (which end the line).

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from routing.transforms import (
+from routing.streams.transforms import (
     JsonFenceStripper,
     ThinkStripper,
     add_no_think_to_messages,

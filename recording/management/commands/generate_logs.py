@@ -13,7 +13,7 @@ from django.utils import timezone
 from recording import bulk
 from recording.models import RequestLog, State
 from recording.rollup import StatDeltas
-from routing.exchange import new_request_id
+from routing.core.exchange import new_request_id
 
 MODELS = [
     ("llama3-8b", 0.35, 60),

@@ -6,7 +6,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from routing.config_export import dump, export_config
+from routing.config.routes_export import dump, export_config
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""Run the scripted fake model server (see routing/fake_upstream.py for its behaviours)."""
+"""Run the scripted fake model server (its behaviours: routing/fake_upstream/behaviour.py)."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from routing.config_export import import_config
-from routing.config_file import ConfigFileError
-from routing.loader import read_config_file
+from routing.config.loader import read_config_file
+from routing.config.routes_export import import_config
+from routing.rules.routes_file import ConfigFileError
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from routing.explain import explain
-from routing.rules import build_rules
+from routing.config.current import build_rules
+from routing.rules.explain import explain
 
 
 class Command(BaseCommand):

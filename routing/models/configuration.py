@@ -1,0 +1,248 @@
+"""Routing configuration stored in the database and edited in the admin."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import models
+
+from routing.rules.patterns import (
+    PatternError,
+    check_template,
+    compile_model_pattern,
+    parse_network,
+)
+from routing.streams.chunks import THINK_MODES
+
+
+class Source(models.TextChoices):
+    """Where a row came from: rows loaded from a file or a variable are replaced at start."""
+
+    ADMIN = "admin", "admin"
+    FILE = "file", "routes file"
+    ENV = "env", "MODEL_MAP"
+    IMPORT = "import", "import_routes"
+
+
+def validate_model_pattern(value: str) -> None:
+    try:
+        compile_model_pattern(value)
+    except PatternError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def validate_network(value: str) -> None:
+    try:
+        parse_network(value)
+    except PatternError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+validate_http_url = URLValidator(schemes=["http", "https"], message="Enter an http(s) URL.")
+
+
+class Upstream(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    base_url = models.CharField(
+        "base URL",
+        max_length=500,
+        validators=[validate_http_url],
+        help_text="For example http://gpu-box:8000 (a trailing /v1 is accepted).",
+    )
+    api_key = models.CharField(
+        "API key",
+        max_length=500,
+        blank=True,
+        help_text="Sent to this upstream as a bearer token. Never shown or logged.",
+    )
+    timeout = models.FloatField(
+        null=True, blank=True, help_text="Seconds to the first byte and between chunks."
+    )
+    max_concurrency = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Requests sent to it at once; more wait QUEUE_TIMEOUT, then get a 503.",
+    )
+    enabled = models.BooleanField(default=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Route(models.Model):
+    THINK_CHOICES = [("", "inherit"), *[(mode, mode) for mode in THINK_MODES]]
+
+    STRATEGIES = [
+        ("fallback", "ordered fallback"),
+        ("weighted", "weighted random"),
+        ("least_busy", "least requests in flight"),
+    ]
+
+    position = models.PositiveIntegerField(default=0, db_index=True)
+    name = models.CharField(max_length=100, blank=True)
+    enabled = models.BooleanField(default=True)
+    match_model = models.CharField(
+        "model",
+        max_length=300,
+        blank=True,
+        validators=[validate_model_pattern],
+        help_text="Exact name, or /regex/ matched against the whole name.",
+    )
+    match_source = models.CharField(
+        "client address",
+        max_length=100,
+        blank=True,
+        validators=[validate_network],
+        help_text="IP address or CIDR block.",
+    )
+    upstream = models.ForeignKey(
+        Upstream,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Empty: the default upstream. Several targets below replace it.",
+    )
+    strategy = models.CharField(
+        max_length=12,
+        choices=STRATEGIES,
+        default="fallback",
+        help_text="How the targets below are chosen.",
+    )
+    rewrite_model = models.CharField(
+        max_length=300, blank=True, help_text="New model name; \\1 refers to a regex group."
+    )
+    strip_thinking = models.CharField(max_length=10, blank=True, choices=THINK_CHOICES)
+    disable_thinking = models.BooleanField(null=True, blank=True)
+    strip_json_markdown = models.BooleanField(null=True, blank=True)
+    cache = models.BooleanField(
+        null=True, blank=True, help_text="Cache answers of this route (empty: CACHE_ENABLED)."
+    )
+    cache_tool_calls = models.BooleanField(
+        default=False, help_text="Also cache answers that call tools."
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name or f"route {self.pk}"
+
+    def clean(self) -> None:
+        if self.rewrite_model and self.match_model:
+            try:
+                check_template(self.rewrite_model, compile_model_pattern(self.match_model))
+            except PatternError as exc:
+                raise ValidationError({"rewrite_model": str(exc)}) from None
+
+
+class ModelMapping(models.Model):
+    position = models.PositiveIntegerField(default=0, db_index=True)
+    pattern = models.CharField(max_length=300, validators=[validate_model_pattern])
+    replacement = models.CharField(max_length=300)
+    enabled = models.BooleanField(default=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.pattern} → {self.replacement}"
+
+    def clean(self) -> None:
+        try:
+            check_template(self.replacement, compile_model_pattern(self.pattern))
+        except PatternError as exc:
+            raise ValidationError({"replacement": str(exc)}) from None
+
+
+class ConfigVersion(models.Model):
+    """One row whose number goes up on every configuration change; workers poll it."""
+
+    version = models.BigIntegerField(default=0)
+
+
+def validate_rate(value: str) -> None:
+    from routing.rules.rates import parse_rate
+
+    try:
+        parse_rate(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def validate_model_patterns(value: str) -> None:
+    for line in value.splitlines():
+        if line.strip():
+            validate_model_pattern(line)
+
+
+class GatewayKey(models.Model):
+    """A key clients present to use the gateway; only its hash is kept."""
+
+    PREFIX = "llmp_"
+
+    name = models.CharField(max_length=100, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_start = models.CharField("key", max_length=16, editable=False)
+    allowed_models = models.TextField(
+        blank=True,
+        validators=[validate_model_patterns],
+        help_text="One exact name or /regex/ per line; empty allows every model.",
+    )
+    rate_limit = models.CharField(
+        max_length=32,
+        blank=True,
+        validators=[validate_rate],
+        help_text="For example 100/1m; empty: RATE_LIMIT; 0: no limit.",
+    )
+    enabled = models.BooleanField(default=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def hash(key: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def issue(self) -> str:
+        """Make a new secret for this key, keep its hash, and return it (shown once)."""
+        import secrets
+
+        key = self.PREFIX + secrets.token_urlsafe(32)
+        self.key_hash = self.hash(key)
+        self.key_start = key[:12] + "…"
+        return key
+
+
+class RouteTarget(models.Model):
+    """One of several upstreams a route sends to, with its own model name and weight."""
+
+    route = models.ForeignKey(Route, on_delete=models.CASCADE, related_name="targets")
+    position = models.PositiveIntegerField(default=0)
+    upstream = models.ForeignKey(Upstream, on_delete=models.PROTECT)
+    model = models.CharField(
+        max_length=300, blank=True, help_text="The model name on this upstream; empty: the route's."
+    )
+    weight = models.FloatField(default=1.0, help_text="For weighted random: its share.")
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.upstream} ({self.weight:g})"
+
+    def clean(self) -> None:
+        if self.weight <= 0:
+            raise ValidationError({"weight": "A weight must be above 0."})

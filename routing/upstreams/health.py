@@ -1,0 +1,182 @@
+"""Health of the upstreams: failures put one in cooldown (skipped while another target can
+answer), then one request probes it.
+
+Each process keeps the state of the upstreams it talks to. With REDIS_URL a cooldown
+is also written to Redis, and every process reads the cooldowns of the others once a
+second, so a dead server is skipped by every worker and node, not learnt by each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+import httpx
+from django.conf import settings
+
+from routing.core.shared_redis import redis_client
+
+log = logging.getLogger(__name__)
+PROBE_SECONDS = 60.0  # a probe that never reports back frees the way after this long
+
+
+@dataclass
+class State:
+    failures: int = 0  # in a row
+    cooldown_until: float = 0.0
+    probing: bool = False  # the cooldown is over and one request is trying it
+    probe_started: float = 0.0
+    inflight: int = 0
+    last_error: str = ""
+    last_failure: float = 0.0
+    last_success: float = 0.0
+    shared: bool = False  # the cooldown came from another process
+
+    def status(self, now: float) -> str:
+        if self.cooldown_until > now:
+            return "cooldown"
+        if self.probing or self.cooldown_until:
+            return "probing"
+        return "degraded" if self.failures else "ok"
+
+
+@dataclass
+class Health:
+    states: dict[str, State] = field(default_factory=dict)
+
+    def state(self, name: str) -> State:
+        return self.states.setdefault(name, State())
+
+    def ready(self, name: str, now: float | None = None) -> bool:
+        """May a request go there now? After a cooldown, one request at a time probes."""
+        now = time.time() if now is None else now
+        state = self.state(name)
+        if state.cooldown_until > now:
+            return False
+        return not (state.probing and now - state.probe_started < PROBE_SECONDS)
+
+    def begin(self, name: str) -> None:
+        """A request goes there; if its cooldown is over, this one is the probe."""
+        state = self.state(name)
+        state.inflight += 1
+        if state.cooldown_until and not state.probing:
+            state.probing, state.probe_started = True, time.time()
+
+    def end(self, name: str) -> None:
+        state = self.state(name)
+        state.inflight = max(state.inflight - 1, 0)
+
+    def succeeded(self, name: str) -> None:
+        state = self.state(name)
+        was_resting = bool(state.cooldown_until)
+        state.failures, state.cooldown_until, state.probing = 0, 0.0, False
+        state.shared, state.last_success = False, time.time()
+        if was_resting:
+            log.info("upstream %s answers again", name)
+            publish(name, 0.0)
+
+    def failed(self, name: str, error: str) -> None:
+        now = time.time()
+        state = self.state(name)
+        state.failures += 1
+        state.last_error, state.last_failure = error[:300], now
+        if state.probing or state.failures >= settings.COOLDOWN_FAILURES:
+            state.cooldown_until = now + settings.COOLDOWN_SECONDS
+            state.probing = False
+            log.warning(
+                "upstream %s rests for %gs after %d failures: %s",
+                name,
+                settings.COOLDOWN_SECONDS,
+                state.failures,
+                error[:120],
+            )
+            publish(name, state.cooldown_until)
+
+    def busy(self, name: str) -> int:
+        return self.state(name).inflight
+
+    def snapshot(self) -> list[dict]:
+        now = time.time()
+        return [
+            {
+                "upstream": name,
+                "status": s.status(now),
+                "failures": s.failures,
+                "inflight": s.inflight,
+                "cooldown_seconds": max(s.cooldown_until - now, 0),
+                "last_error": s.last_error,
+                "last_failure": s.last_failure or None,
+                "last_success": s.last_success or None,
+            }
+            for name, s in sorted(list(self.states.items()))  # list(): one atomic copy
+        ]
+
+
+health = Health()
+KEY = "llmproxy:cooldown:"
+_tasks: set[asyncio.Task] = set()
+
+
+def publish(name: str, until: float) -> None:
+    """Tell the other processes (in the background: never on the request's time)."""
+    if not settings.REDIS_URL:
+        return
+    try:
+        task = asyncio.get_running_loop().create_task(_publish(name, until))
+    except RuntimeError:  # no loop (a management command): nobody to tell
+        return
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+async def _publish(name: str, until: float) -> None:
+    try:
+        if until > time.time():
+            await redis_client().set(KEY + name, until, exat=int(until) + 1)
+        else:
+            await redis_client().delete(KEY + name)
+    except Exception as exc:  # Redis away: each process still learns by itself
+        log.warning("could not share the health of %s: %s", name, exc)
+
+
+async def follow_shared_health(interval: float = 1.0) -> None:
+    """Read the cooldowns other processes wrote (with REDIS_URL)."""
+    while settings.REDIS_URL:
+        await asyncio.sleep(interval)
+        try:
+            names = [k.decode()[len(KEY) :] async for k in redis_client().scan_iter(KEY + "*")]
+            values = await redis_client().mget([KEY + n for n in names]) if names else []
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis away for a moment
+            log.debug("could not read shared health: %s", exc)
+            continue
+        now = time.time()
+        for name, value in zip(names, values, strict=True):
+            until = float(value or 0)
+            state = health.state(name)
+            if until > now and until > state.cooldown_until:
+                state.cooldown_until, state.shared = until, True
+
+
+async def check_actively() -> None:
+    """With HEALTH_CHECK_SECONDS, ask every upstream for its model list that often."""
+    from routing.config.current import current_rules
+    from routing.upstreams.client import build_request, get_client
+
+    while settings.HEALTH_CHECK_SECONDS > 0:
+        await asyncio.sleep(settings.HEALTH_CHECK_SECONDS)
+        for upstream in (await current_rules()).upstreams:
+            request = build_request(upstream, "/v1/models", [], method="GET")
+            request.extensions["timeout"] = httpx.Timeout(5.0).as_dict()
+            try:
+                response = await get_client().send(request)
+                await response.aclose()
+                if response.status_code < 500:
+                    health.succeeded(upstream.name)
+                else:
+                    health.failed(upstream.name, f"health check: {response.status_code}")
+            except httpx.HTTPError as exc:
+                health.failed(upstream.name, f"health check: {exc}")
