@@ -34,7 +34,8 @@ class RequestLog(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=12, choices=State.choices, default=State.IN_PROGRESS)
     status = models.PositiveSmallIntegerField(null=True, blank=True)
-    service = models.CharField(max_length=8)  # "openai" or "ollama"
+    service = models.CharField(max_length=16)  # the client API: "openai", "ollama", ...
+    kind = models.CharField(max_length=16, blank=True)  # "chat", "text", "embeddings", ...
     endpoint = models.CharField(max_length=64)
     client = models.CharField(max_length=64, blank=True)
     node = models.CharField(max_length=128, blank=True)
@@ -239,7 +240,7 @@ class HourlyStat(models.Model):
     """
 
     hour = models.DateTimeField()
-    service = models.CharField(max_length=8)
+    service = models.CharField(max_length=16)
     model = models.CharField(max_length=200)
     gateway_key = models.CharField(max_length=100, blank=True, default="")
     requests = models.PositiveIntegerField(default=0)

@@ -38,6 +38,7 @@ def start_fields(exchange: Exchange) -> dict:
         "id": exchange.id,
         "started_at": started_at(exchange),
         "service": exchange.service,
+        "kind": exchange.kind,
         "endpoint": exchange.endpoint[:64],
         "client": exchange.client[:64],
         "node": settings.NODE_NAME[:128],

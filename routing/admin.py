@@ -56,7 +56,7 @@ class UpstreamForm(forms.ModelForm):
 
     class Meta:
         model = Upstream
-        fields = ["name", "base_url", "api_key", "timeout", "max_concurrency", "enabled"]
+        fields = ["name", "base_url", "api", "api_key", "timeout", "max_concurrency", "enabled"]
 
     def clean_api_key(self) -> str:
         key = self.cleaned_data.get("api_key", "")
@@ -74,6 +74,7 @@ class UpstreamAdmin(admin.ModelAdmin):
         "has_key",
         "timeout",
         "max_concurrency",
+        "api",
         "health",
         "enabled",
         "source",

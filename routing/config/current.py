@@ -76,6 +76,7 @@ def upstream_spec(row: Upstream, default: UpstreamSpec) -> UpstreamSpec:
         row.timeout,
         key_overrides=bool(row.api_key),
         max_concurrency=row.max_concurrency,
+        api=row.api,
     )
 
 

@@ -77,6 +77,7 @@ def _sync_upstreams(config: FileConfig, source: str) -> bool:
             "timeout": item.timeout,
             "enabled": item.enabled,
             "max_concurrency": item.max_concurrency,
+            "api": item.api,
         }
         row = Upstream.objects.filter(name=item.name).first()
         if row is None:

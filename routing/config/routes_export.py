@@ -25,6 +25,8 @@ def _upstream(row: Upstream, with_secrets: bool) -> dict:
         item["timeout"] = row.timeout
     if row.max_concurrency is not None:
         item["max_concurrency"] = row.max_concurrency
+    if row.api != "openai":
+        item["api"] = row.api
     if not row.enabled:
         item["enabled"] = False
     return item

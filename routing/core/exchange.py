@@ -26,9 +26,9 @@ def new_request_id() -> uuid.UUID:
 
 @dataclass
 class Exchange:
-    service: str  # "openai" or "ollama"
+    service: str  # the client API: "openai", "ollama", ...
     endpoint: str  # e.g. "/v1/chat/completions"
-    kind: str  # chat or text
+    kind: str  # what is asked upstream: "chat", "text", ...
     client: str
     model_in: str
     decision: Decision

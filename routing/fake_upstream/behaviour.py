@@ -6,6 +6,10 @@ user message (or prompt).
     echo            reply with the prompt (the default)
     inspect         reply with the JSON of the headers and body received
     tool            call the first tool offered, with the prompt as its JSON arguments
+    tool:NAME       call that tool instead
+    agent           a one-step agent: asked with tools, it calls the one a prompt line
+                    `CALL name {json arguments}` names (else answers the prompt); given
+                    a tool's result, it answers "Done. The tool said: …"
     words:N         reply with N words instead
     think           put "<think>…</think>" before the reply
     fence           wrap the reply in a ```json fence
@@ -33,6 +37,7 @@ import re
 import orjson
 
 WORD = re.compile(r"\s*\S+\s*|\s+")
+CALL = re.compile(r"CALL (\S+) (\{.*\})")
 
 
 def parse_behaviour(model: str) -> dict[str, str]:
@@ -83,9 +88,30 @@ def pieces(text: str, how: dict[str, str]) -> list[str]:
     return WORD.findall(text) or [""]
 
 
-def tool_name(body: dict) -> str:
+def tool_name(body: dict, how: dict[str, str]) -> str:
+    if how.get("tool"):
+        return how["tool"]
     tools = body.get("tools") or [{}]
     return (tools[0].get("function") or {}).get("name", "tool")
+
+
+def offered_tools(body: dict) -> set[str]:
+    return {
+        (tool.get("function") or {}).get("name", "")
+        for tool in body.get("tools") or ()
+        if isinstance(tool, dict)
+    }
+
+
+def agent_turn(body: dict) -> tuple[str, str | None]:
+    """The agent's reply text, and the tool it calls (None: the text is its answer)."""
+    messages = [m for m in body.get("messages") or () if isinstance(m, dict)]
+    if messages and messages[-1].get("role") == "tool":
+        return f"Done. The tool said: {_content_text(messages[-1].get('content'))[:200]}", None
+    found = CALL.search(prompt_text(body))
+    if found and found.group(1) in offered_tools(body):
+        return found.group(2), found.group(1)
+    return prompt_text(body), None
 
 
 def usage(body: dict, completion: list[str]) -> dict:

@@ -17,7 +17,7 @@ def whole(body: dict, text: str, parts: list[str], how: dict, chat: bool, name: 
         call = {
             "id": "call_fake",
             "type": "function",
-            "function": {"name": tool_name(body), "arguments": text},
+            "function": {"name": tool_name(body, how), "arguments": text},
         }
         choice.update(
             finish_reason="tool_calls",
@@ -65,7 +65,7 @@ def events(body: dict, parts: list[str], how: dict, chat: bool, name: str) -> li
             call = {"index": 0, "function": {"arguments": piece}}
             if i == 0:
                 call.update(id="call_fake", type="function")
-                call["function"]["name"] = tool_name(body)
+                call["function"]["name"] = tool_name(body, how)
             choice = {"index": 0, "delta": {"tool_calls": [call]}}
         elif chat:
             choice = {"index": 0, "delta": {"content": piece}}

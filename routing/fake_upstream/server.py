@@ -13,7 +13,13 @@ from collections import deque
 
 import orjson
 
-from routing.fake_upstream.behaviour import parse_behaviour, pieces, prompt_text, reply_text
+from routing.fake_upstream.behaviour import (
+    agent_turn,
+    parse_behaviour,
+    pieces,
+    prompt_text,
+    reply_text,
+)
 from routing.fake_upstream.replies import events as events_of
 from routing.fake_upstream.replies import whole
 
@@ -109,7 +115,13 @@ class FakeUpstream:
             if key in how:
                 return await self.error(send, int(how[key]), text_body)
         try:
-            text = reply_text(body, how, headers)
+            if "agent" in how:
+                text, call = agent_turn(body)
+                how = {k: v for k, v in how.items() if k != "tool"} | (
+                    {"tool": call} if call else {}
+                )
+            else:
+                text = reply_text(body, how, headers)
             parts = pieces(text, how)
         except (TypeError, ValueError, AttributeError):  # nonsense in: refused, as a server would
             return await self.error(send, 400, False)

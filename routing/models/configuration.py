@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 
+from routing.rules.engine import UPSTREAM_APIS
 from routing.rules.patterns import (
     PatternError,
     check_template,
@@ -62,6 +63,14 @@ class Upstream(models.Model):
         null=True,
         blank=True,
         help_text="Requests sent to it at once; more wait QUEUE_TIMEOUT, then get a 503.",
+    )
+    api = models.CharField(
+        "API",
+        max_length=12,
+        choices=[(api, api) for api in UPSTREAM_APIS],
+        default="openai",
+        help_text="Every upstream speaks OpenAI's chat completions; one that also speaks "
+        "Anthropic's Messages or OpenAI's Responses natively gets those requests untranslated.",
     )
     enabled = models.BooleanField(default=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)

@@ -30,6 +30,7 @@ class UpstreamSpec:
     timeout: float | None = None
     key_overrides: bool = False  # an upstream's own key replaces the client's Authorization
     max_concurrency: int | None = None
+    api: str = "openai"  # one of UPSTREAM_APIS
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,9 @@ class Target:
 
 
 STRATEGIES = ("fallback", "weighted", "least_busy")
+# The API an upstream speaks besides OpenAI's chat completions, which every upstream speaks:
+# a front door for that API hands its requests over untranslated.
+UPSTREAM_APIS = ("openai", "anthropic", "responses")
 
 
 @dataclass(frozen=True, slots=True)

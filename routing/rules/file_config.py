@@ -19,6 +19,7 @@ class FileUpstream:
     timeout: float | None = None
     enabled: bool = True
     max_concurrency: int | None = None
+    api: str = "openai"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
     upstreams:                      # optional
       - {name: gpu, url: "http://gpu:8000", api_key: "…", timeout: 120, max_concurrency: 4}
+      - {name: claude, url: "https://api.anthropic.com", api: anthropic}  # speaks Messages
     routes:
       - match: {model: "/llama-(.*)/", source_host: "10.0.0.0/24"}
         route: {upstream: gpu, model: "meta-llama-\\1", strip_thinking: false}
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from routing.rules.engine import STRATEGIES, normalize_base_url
+from routing.rules.engine import STRATEGIES, UPSTREAM_APIS, normalize_base_url
 from routing.rules.file_config import (
     ConfigFileError,
     FileConfig,
@@ -113,7 +114,7 @@ def parse_config(data: object, name: str = "routes file") -> FileConfig:
     for i, item in enumerate(_as_list(top.get("upstreams"), "upstreams", check)):
         where = f"upstreams[{i}]"
         item = check.mapping(
-            item, where, {"name", "url", "api_key", "timeout", "enabled", "max_concurrency"}
+            item, where, {"name", "url", "api_key", "timeout", "enabled", "max_concurrency", "api"}
         )
         upstream = _parse_upstream(item, where, check)
         if upstream is not None:
@@ -166,6 +167,10 @@ def _parse_upstream(item: dict, where: str, check: _Checker) -> FileUpstream | N
     if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
         check.fail(f"{where}.max_concurrency", "expected a whole number above 0")
         cap = None
+    api = item.get("api", "openai")
+    if api not in UPSTREAM_APIS:
+        check.fail(f"{where}.api", f"expected one of {', '.join(UPSTREAM_APIS)}, got {api!r}")
+        api = "openai"
     if not name or not is_url(url):
         return None
     return FileUpstream(
@@ -175,6 +180,7 @@ def _parse_upstream(item: dict, where: str, check: _Checker) -> FileUpstream | N
         timeout,
         enabled is not False,
         cap,
+        api,
     )
 
 

@@ -107,3 +107,27 @@ def test_an_unknown_upstream_name_is_refused_and_nothing_is_half_loaded(tmp_path
         apply_config(parse_config(load_text(text)))
     assert "routes[1].route.upstream: no upstream is named 'nowhere'" in caught.value.problems
     assert not Route.objects.exists()
+
+
+def test_an_upstream_says_which_api_it_speaks_natively(tmp_path):
+    text = """
+upstreams:
+  - {name: claude, url: "https://claude.test", api: anthropic}
+  - {name: local, url: "http://local:8000"}
+routes:
+  - match: {model: "/claude-.*/"}
+    route: {upstream: claude}
+"""
+    apply_config(read_config_file(write(tmp_path, text)))
+    assert dict(Upstream.objects.values_list("name", "api")) == {
+        "claude": "anthropic",
+        "local": "openai",
+    }
+    assert build_rules().routes[0].upstream.api == "anthropic"
+
+
+def test_an_unknown_upstream_api_is_refused_with_its_place():
+    data = load_text('upstreams: [{name: x, url: "http://x:1", api: grpc}]')
+    with pytest.raises(ConfigFileError) as refused:
+        parse_config(data)
+    assert "upstreams[0].api" in str(refused.value)
