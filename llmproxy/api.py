@@ -6,6 +6,8 @@ from ninja import NinjaAPI
 
 from analytics.api import StaffOnly
 from analytics.api import router as logs_router
+from routing.apis.embeddings.views import ollama_router as ollama_embeddings_router
+from routing.apis.embeddings.views import router as embeddings_router
 from routing.apis.ollama.errors import ollama_errors
 from routing.apis.ollama.views import router as ollama_router
 from routing.apis.openai.errors import openai_errors
@@ -20,6 +22,7 @@ openai_api = openai_errors(
     )
 )
 openai_api.add_router("", openai_router)
+openai_api.add_router("", embeddings_router)
 
 logs_api = openai_errors(
     NinjaAPI(
@@ -43,3 +46,4 @@ ollama_api = ollama_errors(
     )
 )
 ollama_api.add_router("", ollama_router)
+ollama_api.add_router("", ollama_embeddings_router)
