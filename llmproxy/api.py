@@ -12,6 +12,8 @@ from routing.apis.ollama.errors import ollama_errors
 from routing.apis.ollama.views import router as ollama_router
 from routing.apis.openai.errors import openai_errors
 from routing.apis.openai.views import router as openai_router
+from routing.apis.passthrough.views import manage_router as ollama_manage_router
+from routing.apis.passthrough.views import router as passthrough_router
 
 openai_api = openai_errors(
     NinjaAPI(
@@ -47,3 +49,17 @@ ollama_api = ollama_errors(
 )
 ollama_api.add_router("", ollama_router)
 ollama_api.add_router("", ollama_embeddings_router)
+ollama_api.add_router("", ollama_manage_router)
+
+# Every /v1 path no other API claims, forwarded upstream. Its own API object, mounted
+# after every other one in urls.py, so that specific /v1 routes always win over it.
+passthrough_api = openai_errors(
+    NinjaAPI(
+        title="LLM gateway: pass-through",
+        version="1",
+        urls_namespace="passthrough",
+        docs_url=None,
+        openapi_url=None,
+    )
+)
+passthrough_api.add_router("", passthrough_router)
