@@ -102,7 +102,8 @@ async def test_ollama_streams_are_counted_under_their_service(gateway, upstream)
     upstream.post(CHAT).mock(return_value=sse_response(["Hel", "lo"]))
     body = {"model": "metrics-ollama", "messages": [{"role": "user", "content": "Hi"}]}
     assert (await gateway.post("/api/chat", json=body)).status_code == 200
-    labels = {"service": "ollama", "kind": "chat", "endpoint": "/api/chat", "model": "metrics-ollama"}
+    labels = {"service": "ollama", "kind": "chat", "endpoint": "/api/chat"}
+    labels["model"] = "metrics-ollama"
     found = await wait_for(
         gateway, "llmproxy_requests_total", 1, **labels, upstream="default", status="200"
     )
