@@ -173,6 +173,9 @@ async def handle(scope: dict, receive, send) -> None:
         await refuse_too_large(scope, send, limit)
         return
     request = ASGIRequest(scope, io.BytesIO(body))
+    # Read already, and bounded by our own limits: Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+    # (2.5 MB) must not refuse it again. A streamed body is the view's to read.
+    request._body = body
     scope["llmproxy.body"] = stream
     state = {"done": False, "disconnected": False}
     task = asyncio.current_task()

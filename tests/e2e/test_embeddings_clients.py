@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from pathlib import Path
 
 import httpx
 import ollama
@@ -33,7 +34,7 @@ def with_ollama(e2e_dir, fake):
         MODEL_MAP=json.dumps(MODEL_MAP),
         RECORD_FLUSH_SECONDS="0.05",
     )
-    yield url, f"http://127.0.0.1:{port}"
+    yield url, f"http://127.0.0.1:{port}", proc
     proc.stop()
 
 
@@ -161,3 +162,44 @@ def test_without_an_ollama_behind_management_says_what_it_needs(ollama_url):
             call()
         assert caught.value.status_code == 502
         assert "needs an Ollama behind the gateway" in caught.value.error
+
+
+def peak_memory_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+
+def test_a_large_upload_streams_through_without_being_held(with_ollama):
+    url, _, proc = with_ollama
+    size = 48 * 1024 * 1024
+    before = peak_memory_mb(proc.proc.pid)
+    boundary = "bigupload"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.wav"\r\n'
+        "Content-Type: audio/wav\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    piece = b"\x01" * (1024 * 1024)
+
+    def body():
+        yield head
+        for _ in range(size // len(piece)):
+            yield piece
+        yield tail
+
+    response = httpx.post(
+        f"{url}/v1/audio/transcriptions",
+        content=body(),
+        headers={
+            "content-type": f"multipart/form-data; boundary={boundary}",
+            "content-length": str(len(head) + size + len(tail)),
+        },
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    digest = hashlib.sha256(b"\x01" * size).hexdigest()[:16]
+    assert response.json()["text"] == f"whisper-large heard {size} bytes of big.wav sha256:{digest}"
+    # Held whole, the upload alone would add 48 MB to the gateway's peak memory.
+    grown = peak_memory_mb(proc.proc.pid) - before
+    assert grown < 24, f"the peak grew by {grown:.1f} MB"

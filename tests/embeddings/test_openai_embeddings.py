@@ -133,3 +133,19 @@ async def test_prompt_tokens_are_counted_when_the_upstream_reports_none(
     await gateway.post(PATH, json={"model": "e", "input": ["hello world", "again"]})
     [row] = await sync_to_async(recorded)(1)
     assert row.prompt_tokens == 3 and row.tokens_estimated
+
+
+async def test_a_batch_of_several_megabytes_is_taken_up_to_max_request_bytes(gateway, upstream):
+    texts = ["x" * 1000] * 4000  # 4 MB, above Django's own 2.5 MB default
+    route = upstream.post(PATH).respond(json=embeddings_reply([[0.5]] * 4000))
+    response = await gateway.post(PATH, json={"model": "e", "input": texts})
+    assert response.status_code == 200 and len(response.json()["data"]) == 4000
+    assert len(sent_json(route)["input"]) == 4000
+
+
+async def test_a_large_reply_is_handed_out_whole_and_unchanged(gateway, upstream):
+    vectors = [[i / 1000 for i in range(1024)]] * 300  # about 2 MB of numbers
+    reply = json.dumps(embeddings_reply(vectors)).encode()
+    upstream.post(PATH).respond(content=reply, headers={"content-type": "application/json"})
+    response = await gateway.post(PATH, json={"model": "e", "input": ["a"] * 300})
+    assert response.content == reply
