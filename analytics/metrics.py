@@ -7,7 +7,7 @@ The upstreams' health and the requests in flight are read when Prometheus scrape
 
 With several workers (`runproxy --workers N`) each worker keeps its figures in files
 under PROMETHEUS_MULTIPROC_DIR, and the worker that answers a scrape adds them up.
-Labels carry names only (service, endpoint, model, upstream, status): never a key,
+Labels carry names only (service, kind, endpoint, model, upstream, status): never a key,
 a header or a client address.
 """
 
@@ -42,7 +42,7 @@ registry = CollectorRegistry()
 REQUESTS = Counter(
     "llmproxy_requests",
     "Finished requests.",
-    ["service", "endpoint", "model", "upstream", "status"],
+    ["service", "kind", "endpoint", "model", "upstream", "status"],
     registry=registry,
 )
 DURATION = Histogram(
@@ -79,13 +79,16 @@ IN_FLIGHT = Gauge(
     registry=registry,
 )
 _models: set[str] = set()
+_endpoints: set[str] = set()  # pass-through paths are the clients' to choose: capped too
 
 
 # --- counted from the written rows, off the request path ------------------------------
-def model_label(name: str) -> str:
-    if name not in _models and len(_models) >= MAX_MODELS:
+def model_label(name: str, seen: set[str] | None = None) -> str:
+    """The name, or OTHER_MODEL past MAX_MODELS names (models by default)."""
+    seen = _models if seen is None else seen
+    if name not in seen and len(seen) >= MAX_MODELS:
         return OTHER_MODEL
-    _models.add(name)
+    seen.add(name)
     return name
 
 
@@ -93,7 +96,8 @@ def count_request(row: dict) -> None:
     """Count one finished request, a row of RequestLog's columns."""
     model, upstream = model_label(row.get("model_in") or ""), row.get("upstream") or ""
     status = row.get("status")
-    REQUESTS.labels(row["service"], row["endpoint"], model, upstream, str(status or "")).inc()
+    kind, endpoint = row.get("kind") or "", model_label(row["endpoint"], _endpoints)
+    REQUESTS.labels(row["service"], kind, endpoint, model, upstream, str(status or "")).inc()
     if row.get("duration_ms") is not None:
         DURATION.labels(model, upstream).observe(row["duration_ms"] / 1000)
     if row.get("ttft_ms") is not None:

@@ -18,6 +18,7 @@ LOG_FIELDS = (
     "state",
     "status",
     "service",
+    "kind",
     "endpoint",
     "client",
     "node",
@@ -37,6 +38,7 @@ LOG_FIELDS = (
     "error",
     "cache_hit",
     "gateway_key",
+    "details",
 )
 
 
@@ -45,6 +47,7 @@ class LogFilter(Schema):
 
     model: str = ""
     service: str = ""
+    kind: str = ""  # chat, text, embeddings, passthrough, ...
     status: int | None = None
     state: str = ""
     workflow: str = ""
@@ -70,6 +73,8 @@ class LogFilter(Schema):
             rows = rows.filter(Q(model_in=self.model) | Q(model_out=self.model))
         if self.service:
             rows = rows.filter(service=self.service)
+        if self.kind:
+            rows = rows.filter(kind=self.kind)
         if self.status is not None:
             rows = rows.filter(status=self.status)
         if self.state:

@@ -6,10 +6,14 @@ from ninja import NinjaAPI
 
 from analytics.api import StaffOnly
 from analytics.api import router as logs_router
+from routing.apis.embeddings.views import ollama_router as ollama_embeddings_router
+from routing.apis.embeddings.views import router as embeddings_router
 from routing.apis.ollama.errors import ollama_errors
 from routing.apis.ollama.views import router as ollama_router
 from routing.apis.openai.errors import openai_errors
 from routing.apis.openai.views import router as openai_router
+from routing.apis.passthrough.views import manage_router as ollama_manage_router
+from routing.apis.passthrough.views import router as passthrough_router
 
 openai_api = openai_errors(
     NinjaAPI(
@@ -20,6 +24,7 @@ openai_api = openai_errors(
     )
 )
 openai_api.add_router("", openai_router)
+openai_api.add_router("", embeddings_router)
 
 logs_api = openai_errors(
     NinjaAPI(
@@ -43,3 +48,18 @@ ollama_api = ollama_errors(
     )
 )
 ollama_api.add_router("", ollama_router)
+ollama_api.add_router("", ollama_embeddings_router)
+ollama_api.add_router("", ollama_manage_router)
+
+# Every /v1 path no other API claims, forwarded upstream. Its own API object, mounted
+# after every other one in urls.py, so that specific /v1 routes always win over it.
+passthrough_api = openai_errors(
+    NinjaAPI(
+        title="LLM gateway: pass-through",
+        version="1",
+        urls_namespace="passthrough",
+        docs_url=None,
+        openapi_url=None,
+    )
+)
+passthrough_api.add_router("", passthrough_router)

@@ -24,6 +24,8 @@ from routing.core import lifecycle  # noqa: E402
 PROXY_PREFIXES = ("/v1/",)
 PROXY_PATHS = frozenset(
     {"/health", "/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/ps", "/api/version"}
+    | {"/api/embed", "/api/embeddings"}
+    | {"/api/pull", "/api/create", "/api/copy", "/api/push", "/api/delete"}
 )
 OLLAMA_BANNER = b"Ollama is running"
 

@@ -20,6 +20,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse
 from django.urls import Resolver404, get_resolver
 
+from routing.core.body import STREAMED_BODY, BodyStream
 from routing.core.errors import openai_error
 from routing.core.responses import RelayResponse
 
@@ -57,11 +58,26 @@ class Disconnected(Exception):
     pass
 
 
-async def read_body(scope: dict, receive) -> bytes:
-    limit = settings.MAX_REQUEST_BYTES
+def body_limit(scope: dict, streamed: bool) -> int:
+    """MAX_REQUEST_BYTES, except for streamed uploads that are not JSON (MAX_UPLOAD_BYTES)."""
+    if not streamed:
+        return settings.MAX_REQUEST_BYTES
+    for name, value in scope["headers"]:
+        if name == b"content-type" and b"json" in value.lower():
+            return settings.MAX_REQUEST_BYTES
+    return settings.MAX_UPLOAD_BYTES
+
+
+def check_length(scope: dict, limit: int) -> None:
+    """Refuse at once a body announced larger than the limit."""
     for name, value in scope["headers"]:
         if name == b"content-length" and value.isdigit() and int(value) > limit:
             raise TooLarge
+
+
+async def read_body(scope: dict, receive) -> bytes:
+    limit = settings.MAX_REQUEST_BYTES
+    check_length(scope, limit)
     parts, size = [], 0
     while True:
         message = await receive()
@@ -103,7 +119,10 @@ async def send_response(response: HttpResponse, send) -> None:
     await send({"type": "http.response.body", "body": b""})
 
 
-async def watch_disconnect(receive, task: asyncio.Task, state: dict) -> None:
+async def watch_disconnect(
+    receive, task: asyncio.Task, state: dict, body: BodyStream | None = None
+) -> None:
+    """Cancel the view when the client leaves; meanwhile pass a streamed body on to it."""
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -111,6 +130,10 @@ async def watch_disconnect(receive, task: asyncio.Task, state: dict) -> None:
                 state["disconnected"] = True
                 task.cancel()
             return
+        if body is not None and message["type"] == "http.request":
+            more = message.get("more_body", False)
+            await body.put(message.get("body", b""), more)
+            body = body if more else None
 
 
 def error_body(path: str, message: str, code: str) -> dict:
@@ -121,27 +144,42 @@ def error_body(path: str, message: str, code: str) -> dict:
     return openai_error(message, kind, None, code)
 
 
+async def refuse_too_large(scope: dict, send, limit: int) -> None:
+    message = f"The request body is larger than the limit of {limit} bytes."
+    body_json = error_body(scope["path"], message, "request_too_large")
+    await send_json(send, 413, body_json, [(b"connection", b"close")])
+
+
 async def handle(scope: dict, receive, send) -> None:
+    path, root = scope["path"], scope.get("root_path", "")
     try:
-        body = await read_body(scope, receive)
+        match = get_resolver().resolve(path[len(root) :] if path.startswith(root) else path)
+    except Resolver404:
+        error = error_body(scope["path"], f"Unknown endpoint {scope['path']}.", "not_found")
+        await send_json(send, 404, error)
+        return
+    streamed = match.url_name == STREAMED_BODY
+    limit = body_limit(scope, streamed)
+    stream = BodyStream(limit) if streamed else None
+    try:
+        if streamed:
+            check_length(scope, limit)
+            body = b""
+        else:
+            body = await read_body(scope, receive)
     except Disconnected:
         return
     except TooLarge:
-        limit = settings.MAX_REQUEST_BYTES
-        message = f"The request body is larger than the limit of {limit} bytes."
-        body_json = error_body(scope["path"], message, "request_too_large")
-        await send_json(send, 413, body_json, [(b"connection", b"close")])
+        await refuse_too_large(scope, send, limit)
         return
     request = ASGIRequest(scope, io.BytesIO(body))
-    try:
-        match = get_resolver().resolve(request.path_info)
-    except Resolver404:
-        error = error_body(request.path, f"Unknown endpoint {request.path}.", "not_found")
-        await send_json(send, 404, error)
-        return
+    # Read already, and bounded by our own limits: Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+    # (2.5 MB) must not refuse it again. A streamed body is the view's to read.
+    request._body = body
+    scope["llmproxy.body"] = stream
     state = {"done": False, "disconnected": False}
     task = asyncio.current_task()
-    watcher = asyncio.create_task(watch_disconnect(receive, task, state))
+    watcher = asyncio.create_task(watch_disconnect(receive, task, state, stream))
     try:
         response = await match.func(request, *match.args, **match.kwargs)
         await send_response(response, send)

@@ -86,6 +86,8 @@ UPSTREAM_TRANSPORT = env_choice(
 )
 UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", default=200, minimum=1)
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", default=10 * 1024 * 1024, minimum=1024)
+# Pass-through uploads that are not JSON (audio files in multipart forms, ...) stream upstream.
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", default=100 * 1024 * 1024, minimum=1024)
 CONFIG_POLL_SECONDS = env_float("CONFIG_POLL_SECONDS", default=1.0, minimum=0.1)
 # Resilience: tries per request, when an upstream is rested, how long a request queues.
 MAX_ATTEMPTS = env_int("MAX_ATTEMPTS", default=3, minimum=1, maximum=10)

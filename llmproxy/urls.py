@@ -4,7 +4,7 @@ from django.urls import path
 from analytics import views as analytics_views
 from analytics.metrics_view import metrics
 from llmproxy import views
-from llmproxy.api import logs_api, ollama_api, openai_api
+from llmproxy.api import logs_api, ollama_api, openai_api, passthrough_api
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,6 +16,8 @@ urlpatterns = [
     path("v1/", openai_api.urls),
     path("api/", ollama_api.urls),
     path("api/", logs_api.urls),
+    # Keep last: the pass-through answers every /v1 path the APIs above do not.
+    path("v1/", passthrough_api.urls),
 ]
 
 handler404 = views.not_found  # JSON under /api/ and /v1/, the page elsewhere

@@ -15,10 +15,13 @@ from routing.core.errors import openai_error
 ENDPOINTS = [
     "POST /v1/chat/completions",
     "POST /v1/completions",
+    "POST /v1/embeddings",
     "GET /v1/models",
     "GET /v1/docs",
+    "* /v1/... (forwarded upstream)",
     "POST /api/chat",
     "POST /api/generate",
+    "POST /api/embed",
     "GET /api/tags",
     "GET /health",
 ]

@@ -56,6 +56,9 @@ class RequestLog(models.Model):
     cache_hit = models.BooleanField(default=False)
     gateway_key = models.CharField(max_length=100, blank=True)
     attempts = models.JSONField(null=True, blank=True)  # when more than one upstream was tried
+    # What only some kinds have: inputs and dimensions of embeddings, method and path of a
+    # pass-through.
+    details = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

@@ -20,7 +20,7 @@ from recording.redact import (
     secret_field_values,
     secret_values,
 )
-from routing.core.exchange import OK, Exchange
+from routing.core.exchange import EMBEDDINGS, OK, PASSTHROUGH, Exchange
 from routing.models import compress
 from routing.streams import tokens
 
@@ -48,10 +48,15 @@ def start_fields(exchange: Exchange) -> dict:
         "model_in": exchange.model_in[:200],
         "model_out": decision.model[:200],
         "stream": exchange.stream,
-        "bytes_in": len(exchange.raw_request),
+        "bytes_in": bytes_in(exchange),
         "cache_hit": exchange.cache_hit,
         "gateway_key": exchange.gateway_key[:100],
+        "details": exchange.details or None,
     }
+
+
+def bytes_in(exchange: Exchange) -> int:
+    return exchange.bytes_in if exchange.bytes_in is not None else len(exchange.raw_request)
 
 
 def _reported(exchange: Exchange) -> tuple[int, int] | None:
@@ -60,12 +65,42 @@ def _reported(exchange: Exchange) -> tuple[int, int] | None:
     return (prompt, completion) if isinstance(prompt, int) and isinstance(completion, int) else None
 
 
+def _reported_prompt(exchange: Exchange) -> int | None:
+    prompt = (exchange.usage or {}).get("prompt_tokens")
+    return prompt if isinstance(prompt, int) else None
+
+
 def counting_model(exchange: Exchange) -> str | None:
     """The model whose tokenizer the finished row will need, if the upstream gave no usage."""
+    if exchange.kind == PASSTHROUGH:
+        return None  # counted only when the upstream says
+    if exchange.kind == EMBEDDINGS:
+        return None if _reported_prompt(exchange) is not None else exchange.decision.model
     return None if _reported(exchange) else exchange.decision.model
 
 
+def _embedding_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]:
+    """Embeddings have prompt tokens only: the upstream's, else the inputs counted."""
+    if (prompt := _reported_prompt(exchange)) is not None:
+        return prompt, None, bool(exchange.usage.get("estimated"))
+    try:
+        return tokens.count_inputs(exchange.body.get("input"), exchange.decision.model), None, True
+    except Exception:  # a best effort, as for chat
+        log.warning("could not count tokens for %s", exchange.id, exc_info=True)
+        return None, None, False
+
+
 def _usage_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]:
+    if exchange.kind == EMBEDDINGS:
+        return _embedding_tokens(exchange)
+    if exchange.kind == PASSTHROUGH:
+        usage = exchange.usage or {}
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        return (
+            prompt if isinstance(prompt, int) else None,
+            completion if isinstance(completion, int) else None,
+            False,
+        )
     if reported := _reported(exchange):
         return *reported, bool(exchange.usage.get("estimated"))
     try:
@@ -105,6 +140,8 @@ def finish_fields(exchange: Exchange, count: bool = True) -> dict:
         "error": redact_text(exchange.error, _secrets(exchange))[:ERROR_LIMIT],
         "attempts": exchange.attempts if len(exchange.attempts) > 1 else None,
         "cache_hit": exchange.cache_hit,
+        "bytes_in": bytes_in(exchange),  # a streamed upload is counted as it goes
+        "details": exchange.details or None,
     }
 
 
@@ -136,8 +173,8 @@ def body_row(exchange: Exchange) -> dict:
 
 
 def conversation_row(exchange: Exchange, fields: dict) -> dict | None:
-    if exchange.state != OK:
-        return None
+    if exchange.state != OK or exchange.kind in (EMBEDDINGS, PASSTHROUGH):
+        return None  # only conversations are training data
     secrets = _secrets(exchange)
     body = redact_json(exchange.client_body, secrets)
     messages = training_messages(

@@ -154,14 +154,23 @@ class ModelMappingAdmin(admin.ModelAdmin):
 class GatewayKeyAdmin(admin.ModelAdmin):
     """Keys are generated here and shown once; the database keeps only their hash."""
 
-    list_display = ["name", "key_start", "enabled", "rate_limit", "expires_at", "created_at"]
-    list_filter = ["enabled"]
+    list_display = [
+        "name",
+        "key_start",
+        "enabled",
+        "rate_limit",
+        "manage_models",
+        "expires_at",
+        "created_at",
+    ]
+    list_filter = ["enabled", "manage_models"]
     search_fields = ["name"]
     fields = [
         "name",
         "key_start",
         "allowed_models",
         "rate_limit",
+        "manage_models",
         "enabled",
         "expires_at",
         "created_at",

@@ -28,6 +28,7 @@ from scripts.bench_dashboard import dashboard_timings, limiter_cost  # noqa: E40
 from scripts.bench_litellm import LiteLLM  # noqa: E402
 from scripts.bench_measure import (  # noqa: E402
     BODY,
+    EMBED_BODY,
     cpu_seconds,
     peak_rss_mb,
     relay_tokens_per_s,
@@ -35,7 +36,7 @@ from scripts.bench_measure import (  # noqa: E402
     ttfb_ms,
     wrk_script,
 )
-from scripts.bench_report import LITELLM, report  # noqa: E402
+from scripts.bench_report import LITELLM, SHIPPED, embeddings_table, report  # noqa: E402
 from tests.e2e.procs import Process, start_fake, start_gateway  # noqa: E402
 
 
@@ -55,6 +56,19 @@ def measure(name: str, url: str, pid: int | None, script: Path, args) -> dict:
     if pid:
         row["cpu_ms"] = (cpu_seconds(pid) - cpu_before) * 1000 / total
         row["rss_mb"] = peak_rss_mb(pid)
+    return row
+
+
+def measure_embeddings(name: str, url: str, pid: int | None, script: Path, args) -> dict:
+    """Requests/s and CPU per request of POST /v1/embeddings at one concurrency."""
+    path, connections = f"{url}/v1/embeddings", max(args.concurrency)
+    run_wrk(path, script, connections, 1)  # warm-up
+    cpu_before = cpu_seconds(pid) if pid else 0.0
+    time.sleep(args.pause)
+    load = run_wrk(path, script, connections, args.duration)
+    row = {"name": name, "load": load, "connections": connections}
+    if pid:
+        row["cpu_ms"] = (cpu_seconds(pid) - cpu_before) * 1000 / load.requests
     return row
 
 
@@ -139,15 +153,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         script = wrk_script(work)
+        embed_script = wrk_script(work, EMBED_BODY, "embed.lua")
         try:
             fake, fake_url = start_fake(work)
             procs.append(fake)
             rows = [measure("direct to fake upstream", fake_url, None, script, args)]
+            embed_rows = [measure_embeddings("direct", fake_url, None, embed_script, args)]
             limiter_env = {**fake.env, "DATA_DIR": str(work)}
             for name, extra_args, env in variants(args.compare) + scale_variants(args.scale):
                 gateway, gateway_url = start_gateway(work, fake_url, *extra_args, **env)
                 procs.append(gateway)
                 rows.append(measure(name, gateway_url, gateway.proc.pid, script, args))
+                if name == SHIPPED:
+                    embed_rows.append(
+                        measure_embeddings(
+                            "gateway", gateway_url, gateway.proc.pid, embed_script, args
+                        )
+                    )
                 gateway.stop()
             if args.litellm:
                 litellm = LiteLLM(work, fake_url, sys.executable)
@@ -167,6 +189,7 @@ def main() -> None:
         f"wrk {args.duration:g} s per run, body {len(json.dumps(BODY))} bytes\n"
     )
     print(report(rows, args.concurrency))
+    print("\n" + embeddings_table(embed_rows, EMBED_BODY))
     print(
         f"- counting one request against a rate limit takes {limiter_cost(limiter_env):.1f} "
         "µs (in-process cache)"

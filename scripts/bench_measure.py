@@ -14,6 +14,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 BODY = {"model": "echo", "messages": [{"role": "user", "content": "Hello there, how are you?"}]}
+# What a RAG indexer sends: a batch of chunks, base64 asked (the openai client's default).
+EMBED_BODY = {
+    "model": "embedder",
+    "input": [f"chunk {i} of a document about the gateway" for i in range(16)],
+    "dimensions": 768,
+    "encoding_format": "base64",
+}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -25,9 +32,9 @@ class Load:
     requests: int
 
 
-def wrk_script(directory: Path) -> Path:
-    path = directory / "post.lua"
-    body = json.dumps(BODY).replace("'", "\\'")
+def wrk_script(directory: Path, body: dict = BODY, name: str = "post.lua") -> Path:
+    path = directory / name
+    body = json.dumps(body).replace("'", "\\'")
     path.write_text(
         'wrk.method = "POST"\n'
         f"wrk.body = '{body}'\n"

@@ -104,3 +104,21 @@ def report(rows: list[dict], concurrency: list[int]) -> str:
         *notes(rows, concurrency),
     ]
     return "\n".join(parts)
+
+
+def embeddings_table(rows: list[dict], body: dict) -> str:
+    """POST /v1/embeddings through the gateway against the upstream directly."""
+    direct = rows[0]["load"]
+    lines = [
+        f"Embeddings: {len(body['input'])} inputs of {body['dimensions']} dimensions per "
+        f"request, {body['encoding_format']} asked, c={rows[0]['connections']}",
+        "",
+        "| target | req/s | p50 ms | CPU ms/req | req/s vs direct |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        load = row["load"]
+        cpu = f"{row['cpu_ms']:.2f}" if "cpu_ms" in row else "-"
+        share = f"{load.rps / direct.rps:.0%}"
+        lines.append(f"| {row['name']} | {load.rps:,.0f} | {load.p50_ms:.2f} | {cpu} | {share} |")
+    return "\n".join(lines)

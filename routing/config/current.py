@@ -155,6 +155,7 @@ def key_spec(row: GatewayKey) -> KeySpec:
         rate=parse_rate(row.rate_limit) if row.rate_limit else None,
         own_rate=bool(row.rate_limit),
         expires_at=row.expires_at.timestamp() if row.expires_at else None,
+        manage_models=row.manage_models,
     )
 
 

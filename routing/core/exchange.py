@@ -15,6 +15,10 @@ OK = "ok"
 ERROR = "error"
 CANCELLED = "cancelled"
 
+# Kinds besides the chat and text of routing.streams.chunks.
+EMBEDDINGS = "embeddings"
+PASSTHROUGH = "passthrough"  # forwarded as it came, only the model rewritten
+
 
 def new_request_id() -> uuid.UUID:
     """A time-ordered UUID (version 7): new rows land at the end of the index."""
@@ -61,6 +65,8 @@ class Exchange:
     completion: dict | None = None  # a whole reply as delivered, for the cache
     key: object | None = None  # its KeySpec, for the model check
     secrets: list[str] | None = None  # worked out by the recorder, off the request path
+    bytes_in: int | None = None  # a streamed upload's size (None: len(raw_request))
+    details: dict = field(default_factory=dict)  # what only some kinds record (inputs, method…)
 
     def deliver(self, data: bytes, keep: bool, limit: int) -> bytes:
         """Count bytes sent to the client; keep up to `limit` of them for the log."""

@@ -20,6 +20,7 @@ from routing.fake_upstream.behaviour import (
     prompt_text,
     reply_text,
 )
+from routing.fake_upstream.extras import extra_handler
 from routing.fake_upstream.replies import events as events_of
 from routing.fake_upstream.replies import whole
 
@@ -63,6 +64,8 @@ class FakeUpstream:
             return await self.json(send, 200, list(self.abandoned))
         if method == "POST" and path in ("/v1/chat/completions", "/v1/completions"):
             return await self.complete(scope, receive, send, path.endswith("chat/completions"))
+        if (handler := extra_handler(method, path)) is not None:
+            return await handler(scope, receive, send)
         await self.json(send, 404, {"error": {"message": f"no route {path}", "type": "not_found"}})
 
     async def json(self, send, status: int, data: object, extra: list | None = None) -> None:

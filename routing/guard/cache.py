@@ -117,6 +117,8 @@ def completion_of(exchange: Exchange, data: dict | None = None) -> dict | None:
     reply = exchange.reply
     if reply.tool_calls and not exchange.decision.cache_tool_calls:
         return None
+    if data is None and exchange.kind not in ("chat", "text"):
+        return None  # other kinds hand over what to store, or nothing
     if data is None:  # a stream: store the reply as the client received it, assembled
         message = reply.message()
         choice = {"index": 0, "finish_reason": reply.finish_reason or "stop"}

@@ -209,6 +209,12 @@ class GatewayKey(models.Model):
         validators=[validate_rate],
         help_text="For example 100/1m; empty: RATE_LIMIT; 0: no limit.",
     )
+    manage_models = models.BooleanField(
+        "may manage models",
+        default=False,
+        help_text="May pull, create, copy, push and delete models on the Ollama behind the "
+        "gateway.",
+    )
     enabled = models.BooleanField(default=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -25,7 +25,7 @@ from routing.core.errors import (
     UpstreamUnreachableError,
     upstream_error_body,
 )
-from routing.core.exchange import CANCELLED, ERROR, OK, Exchange
+from routing.core.exchange import CANCELLED, EMBEDDINGS, ERROR, OK, Exchange
 from routing.streams.chunks import CHAT, transform_completion
 from routing.streams.sse import SSEDecoder, SSEEvent
 from routing.upstreams import slots
@@ -34,7 +34,11 @@ from routing.upstreams.client import build_request, client_response_headers, get
 
 log = logging.getLogger(__name__)
 
-UPSTREAM_PATHS = {CHAT: "/v1/chat/completions", "text": "/v1/completions"}
+UPSTREAM_PATHS = {
+    CHAT: "/v1/chat/completions",
+    "text": "/v1/completions",
+    EMBEDDINGS: "/v1/embeddings",
+}
 
 
 async def send(exchange: Exchange) -> httpx.Response:
@@ -89,6 +93,32 @@ async def read_all(exchange: Exchange, response: httpx.Response) -> bytes:
         await close_upstream(exchange, response)
         exchange.first_byte_at = exchange.first_byte_at or perf_counter()
     return content
+
+
+async def read_buffer(exchange: Exchange, response: httpx.Response) -> bytearray:
+    """The whole body in one buffer, filled as it arrives (allocated once from Content-Length
+    when given): a large reply exists once in memory, not as pieces plus their join."""
+    length = response.headers.get("content-length", "")
+    buffer = bytearray(int(length)) if length.isdigit() else bytearray()
+    filled = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            end = filled + len(chunk)
+            if end <= len(buffer):
+                buffer[filled:end] = chunk  # same length: copied in place
+            else:
+                del buffer[filled:]
+                buffer += chunk
+            filled = end
+    except httpx.TimeoutException:
+        raise UpstreamTimeoutError("The upstream stopped answering mid-reply.") from None
+    except httpx.TransportError as exc:
+        raise UpstreamUnreachableError(f"The upstream connection broke: {exc}") from None
+    finally:
+        await close_upstream(exchange, response)
+        exchange.first_byte_at = exchange.first_byte_at or perf_counter()
+    del buffer[filled:]
+    return buffer
 
 
 async def _complete_once(exchange: Exchange) -> tuple[dict, httpx.Response]:

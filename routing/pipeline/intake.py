@@ -16,7 +16,7 @@ from routing.guard.access import admit, client_ip
 from routing.guard.validation import check_openai_body, parse_json_object, require_model
 from routing.models import WORKFLOW_NAME
 from routing.rules.engine import Decision, RuleSet, Transforms, UpstreamSpec, decide
-from routing.streams.chunks import CHAT
+from routing.streams.chunks import CHAT, TEXT
 from routing.streams.transforms import add_no_think_to_messages, add_no_think_to_prompt
 
 NO_DECISION = Decision(UpstreamSpec("", ""), "", Transforms())
@@ -104,7 +104,7 @@ async def prepare(
     if decision.transforms.no_think:
         if exchange.kind == CHAT:
             outgoing["messages"] = add_no_think_to_messages(outgoing["messages"])
-        else:
+        elif exchange.kind == TEXT:
             outgoing["prompt"] = add_no_think_to_prompt(outgoing["prompt"])
     if exchange.stream and settings.ENABLE_LOGGING:
         options = body.get("stream_options")

@@ -86,6 +86,7 @@ class KeySpec:
     rate: object | None = None  # a routing.rates.Rate, or None for no limit
     own_rate: bool = False  # False: RATE_LIMIT applies
     expires_at: float | None = None  # epoch seconds
+    manage_models: bool = False  # may change the models of the Ollama behind the gateway
 
     def allows(self, model: str) -> bool:
         return not self.allowed or any(p.match(model) is not None for p in self.allowed)

@@ -116,3 +116,20 @@ def count_prompt(body: dict, model: str) -> int:
     if isinstance(prompt, list):
         return sum(count_text(p, model) for p in prompt if isinstance(p, str))
     return count_text(prompt, model) if isinstance(prompt, str) else 0
+
+
+def count_inputs(value: object, model: str) -> int:
+    """Tokens of an embeddings `input`: texts are counted, token ids are tokens already."""
+    if isinstance(value, str):
+        return count_text(value, model)
+    if not isinstance(value, list):
+        return 0
+    total = 0
+    for item in value:
+        if isinstance(item, str):
+            total += count_text(item, model)
+        elif isinstance(item, list):
+            total += len(item)
+        elif isinstance(item, int):
+            total += 1
+    return total

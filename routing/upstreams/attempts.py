@@ -64,15 +64,19 @@ def note(exchange: Exchange, target: Target, started: float, error: GatewayError
 
 
 async def with_attempts[Result](
-    exchange: Exchange, operation: Callable[[Exchange], Awaitable[Result]]
+    exchange: Exchange,
+    operation: Callable[[Exchange], Awaitable[Result]],
+    tries: int | None = None,
 ) -> Result:
+    """`operation` on the route's targets, at most `tries` times (MAX_ATTEMPTS by default;
+    1 for a request that cannot be sent twice)."""
     decision = exchange.decision
     order = order_targets(decision.targets, decision.strategy, health.ready, health.busy, _rng)
     ready = [t for t in order if health.ready(t.upstream.name)]
     # Resting upstreams are skipped while another one can answer; when none can, they are
     # tried all the same: refusing would turn one bad minute of one server into downtime.
     order = ready or order
-    plan = [order[i % len(order)] for i in range(settings.MAX_ATTEMPTS)]
+    plan = [order[i % len(order)] for i in range(tries or settings.MAX_ATTEMPTS)]
     failed: set[str] = set()
     last: GatewayError | None = None
     while plan:

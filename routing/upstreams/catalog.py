@@ -10,7 +10,7 @@ import orjson
 from django.http import HttpRequest
 
 from routing.config.current import current_rules
-from routing.core.errors import UpstreamUnreachableError
+from routing.core.errors import GatewayError, UpstreamUnreachableError
 from routing.rules.engine import UpstreamSpec
 from routing.upstreams.client import build_request, get_client
 from routing.upstreams.health import health
@@ -53,3 +53,19 @@ async def list_models(request: HttpRequest, headers: list[tuple[str, str]]) -> d
             alias, {"id": alias, "object": "model", "created": 0, "owned_by": "llmproxy"}
         )
     return {"object": "list", "data": list(seen.values())}
+
+
+class ModelNotFoundError(GatewayError):
+    status = 404
+    type = "invalid_request_error"
+    code = "model_not_found"
+
+
+async def find_model(request: HttpRequest, headers: list[tuple[str, str]], model_id: str) -> dict:
+    """One model of the list (`GET /v1/models/{id}`), or a 404."""
+    for model in (await list_models(request, headers))["data"]:
+        if model["id"] == model_id:
+            return model
+    raise ModelNotFoundError(
+        f"The model {model_id!r} does not exist or is not served here.", param="model"
+    )

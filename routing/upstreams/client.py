@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
@@ -93,11 +93,15 @@ def build_request(
     upstream: UpstreamSpec,
     path: str,
     client_headers: Iterable[tuple[str, str]],
-    body: bytes | None = None,
+    body: bytes | AsyncIterable[bytes] | None = None,
     method: str = "POST",
+    content_type: str | None = None,
 ) -> httpx.Request:
+    """`body` JSON unless `content_type` says otherwise; an async iterable is streamed."""
     headers = upstream_headers(client_headers, upstream)
-    if body is not None:
+    if content_type is not None:
+        headers["content-type"] = content_type
+    elif body is not None:
         headers["content-type"] = "application/json"
     return get_client().build_request(
         method,

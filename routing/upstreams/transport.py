@@ -86,8 +86,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             sock_connect=timeout.get("connect"),
             sock_read=timeout.get("read"),
         )
-        body = request.content if request.method != "GET" else None
-        for attempt in (1, 2):
+        try:
+            body, tries = (request.content if request.method != "GET" else None), (1, 2)
+        except httpx.RequestNotRead:  # a streamed upload: sent as it comes, so sent once
+            body, tries = request.stream, (2,)
+        for attempt in tries:
             try:
                 response = await self._get_session().request(
                     request.method,

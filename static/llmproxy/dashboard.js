@@ -60,7 +60,8 @@
     const tokens = row.prompt_tokens === null && row.completion_tokens === null ? "–"
       : (row.tokens_estimated ? "≈" : "") + number(row.prompt_tokens) + " / " +
         number(row.completion_tokens);
-    tr.append(started, el("td", row.state), el("td", row.status), el("td", row.service),
+    const service = row.kind ? row.service + " · " + row.kind : row.service;
+    tr.append(started, el("td", row.state), el("td", row.status), el("td", service),
               el("td", modelLabel(row)), el("td", row.upstream), el("td", row.workflow),
               el("td", row.client), el("td", ms(row.duration_ms)), el("td", ms(row.ttft_ms)),
               el("td", tokens));

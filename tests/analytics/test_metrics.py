@@ -79,7 +79,7 @@ async def test_finished_requests_are_counted_with_labels_tokens_and_times(gatewa
     models = ["metrics-count", "metrics-count", "metrics-refused"]
     statuses = [(await gateway.post(CHAT, json=chat(m))).status_code for m in models]
     assert statuses == [200, 200, 400]
-    request = {"service": "openai", "endpoint": CHAT, "upstream": "default"}
+    request = {"service": "openai", "kind": "chat", "endpoint": CHAT, "upstream": "default"}
     found = await wait_for(
         gateway, "llmproxy_requests_total", 1, **request, model="metrics-refused", status="400"
     )
@@ -102,7 +102,8 @@ async def test_ollama_streams_are_counted_under_their_service(gateway, upstream)
     upstream.post(CHAT).mock(return_value=sse_response(["Hel", "lo"]))
     body = {"model": "metrics-ollama", "messages": [{"role": "user", "content": "Hi"}]}
     assert (await gateway.post("/api/chat", json=body)).status_code == 200
-    labels = {"service": "ollama", "endpoint": "/api/chat", "model": "metrics-ollama"}
+    labels = {"service": "ollama", "kind": "chat", "endpoint": "/api/chat"}
+    labels["model"] = "metrics-ollama"
     found = await wait_for(
         gateway, "llmproxy_requests_total", 1, **labels, upstream="default", status="200"
     )
@@ -114,7 +115,7 @@ async def test_a_cache_hit_is_counted(gateway, upstream, settings):
     settings.CACHE_ENABLED = True
     route = upstream.post(CHAT).respond(json=chat_reply("cached"))
     first = await gateway.post(CHAT, json=chat("metrics-cache"))
-    labels = {"service": "openai", "endpoint": CHAT, "model": "metrics-cache"}
+    labels = {"service": "openai", "kind": "chat", "endpoint": CHAT, "model": "metrics-cache"}
     ok = {**labels, "upstream": "default", "status": "200"}
     await wait_for(gateway, "llmproxy_requests_total", 1, **ok)  # written, cache row too
     second = await gateway.post(CHAT, json=chat("metrics-cache"))
@@ -136,7 +137,7 @@ async def test_a_rate_limited_refusal_is_counted(gateway, upstream, settings):
     assert [a.status_code for a in answers] == [200, 429]
     found = await wait_for(gateway, "llmproxy_rate_limited_total", before + 1, service="openai")
     assert value(found, "llmproxy_rate_limited_total", service="openai") == before + 1
-    refused = {"service": "openai", "endpoint": CHAT, "model": "", "upstream": ""}
+    refused = {"service": "openai", "kind": "chat", "endpoint": CHAT, "model": "", "upstream": ""}
     assert value(found, "llmproxy_requests_total", **refused, status="429") >= 1
 
 
@@ -177,6 +178,7 @@ async def test_no_key_or_header_reaches_the_metrics(gateway, upstream, settings)
         "llmproxy_requests_total",
         1,
         service="openai",
+        kind="chat",
         endpoint=CHAT,
         model="metrics-secrets",
         upstream="default",

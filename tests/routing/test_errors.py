@@ -116,7 +116,10 @@ async def test_a_body_over_the_size_limit_is_a_413_before_reading_it(gateway, up
     assert not route.called
 
 
-async def test_an_unknown_proxy_path_is_a_json_404(gateway, upstream):
+async def test_an_unknown_v1_path_is_forwarded_and_its_404_comes_back(gateway, upstream):
+    upstream.post("/v1/nothing-here").respond(
+        404, json={"error": {"message": "no route", "type": "x", "param": None, "code": None}}
+    )
     assert_openai_error(await gateway.post("/v1/nothing-here", json={}), 404)
 
 

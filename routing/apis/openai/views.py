@@ -84,3 +84,9 @@ async def completions(request: HttpRequest) -> HttpResponse:
 async def models(request: HttpRequest) -> HttpResponse:
     admission = await admit(request)
     return json_response(await catalog.list_models(request, admission.headers))
+
+
+@router.get("/models/{path:model_id}", summary="One model of the list")
+async def model(request: HttpRequest, model_id: str) -> HttpResponse:
+    admission = await admit(request)
+    return json_response(await catalog.find_model(request, admission.headers, model_id))
