@@ -6,6 +6,8 @@ from ninja import NinjaAPI
 
 from analytics.api import StaffOnly
 from analytics.api import router as logs_router
+from routing.apis.anthropic.errors import anthropic_errors
+from routing.apis.anthropic.views import router as anthropic_router
 from routing.apis.ollama.errors import ollama_errors
 from routing.apis.ollama.views import router as ollama_router
 from routing.apis.openai.errors import openai_errors
@@ -43,3 +45,16 @@ ollama_api = ollama_errors(
     )
 )
 ollama_api.add_router("", ollama_router)
+
+
+# Mounted under /v1/ before the OpenAI API: its two paths answer here, the rest go on.
+anthropic_api = anthropic_errors(
+    NinjaAPI(
+        title="LLM gateway: Anthropic Messages API",
+        version="1",
+        urls_namespace="anthropic",
+        docs_url=None,
+        openapi_url=None,
+    )
+)
+anthropic_api.add_router("", anthropic_router)

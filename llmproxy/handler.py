@@ -20,11 +20,13 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse
 from django.urls import Resolver404, get_resolver
 
+from routing.apis.anthropic.errors import anthropic_error
 from routing.core.errors import openai_error
 from routing.core.responses import RelayResponse
 
 log = logging.getLogger(__name__)
 
+MESSAGES_PREFIX = "/v1/messages"
 BASE_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -114,9 +116,13 @@ async def watch_disconnect(receive, task: asyncio.Task, state: dict) -> None:
 
 
 def error_body(path: str, message: str, code: str) -> dict:
-    """An error in the shape of the API the path belongs to (Ollama's, else OpenAI's)."""
+    """An error in the shape of the API the path belongs to (Ollama's, Anthropic's, else
+    OpenAI's)."""
     if path.startswith("/api/"):
         return {"error": message}
+    if path.startswith(MESSAGES_PREFIX):
+        kind = {"request_too_large": "request_too_large", "not_found": "not_found_error"}
+        return anthropic_error(message, kind.get(code, "api_error"))
     kind = "server_error" if code == "server_error" else "invalid_request_error"
     return openai_error(message, kind, None, code)
 

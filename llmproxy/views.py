@@ -16,6 +16,8 @@ ENDPOINTS = [
     "POST /v1/chat/completions",
     "POST /v1/completions",
     "GET /v1/models",
+    "POST /v1/messages",
+    "POST /v1/messages/count_tokens",
     "GET /v1/docs",
     "POST /api/chat",
     "POST /api/generate",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from time import perf_counter
 
@@ -35,19 +35,24 @@ from routing.upstreams.client import build_request, client_response_headers, get
 log = logging.getLogger(__name__)
 
 UPSTREAM_PATHS = {CHAT: "/v1/chat/completions", "text": "/v1/completions"}
+# Builds the request for the exchange's current target when it is not the usual one (a
+# front door whose API that upstream speaks natively); None: the usual one.
+Builder = Callable[[Exchange], httpx.Request | None]
 
 
-async def send(exchange: Exchange) -> httpx.Response:
+async def send(exchange: Exchange, build: Builder | None = None) -> httpx.Response:
     """Send to the exchange's current upstream; the open response (status < 400) holds a
     place in that upstream's queue until close_upstream()."""
     upstream = exchange.decision.upstream
+    outgoing = build(exchange) if build is not None else None
+    if outgoing is None:
+        outgoing = build_request(
+            upstream,
+            UPSTREAM_PATHS[exchange.kind],
+            exchange.request_headers,
+            orjson.dumps(exchange.body),
+        )
     exchange.lease = await slots.acquire(upstream)
-    outgoing = build_request(
-        upstream,
-        UPSTREAM_PATHS[exchange.kind],
-        exchange.request_headers,
-        orjson.dumps(exchange.body),
-    )
     exchange.sent_at = perf_counter()
     try:
         response = await get_client().send(outgoing, stream=True)
@@ -91,8 +96,10 @@ async def read_all(exchange: Exchange, response: httpx.Response) -> bytes:
     return content
 
 
-async def _complete_once(exchange: Exchange) -> tuple[dict, httpx.Response]:
-    response = await send(exchange)
+async def _complete_once(
+    exchange: Exchange, build: Builder | None = None
+) -> tuple[dict, httpx.Response]:
+    response = await send(exchange, build)
     content = await read_all(exchange, response)
     try:
         data = orjson.loads(content)
@@ -107,10 +114,10 @@ async def _complete_once(exchange: Exchange) -> tuple[dict, httpx.Response]:
     return data, response
 
 
-async def complete(exchange: Exchange) -> tuple[dict, httpx.Response]:
+async def complete(exchange: Exchange, build: Builder | None = None) -> tuple[dict, httpx.Response]:
     """The whole reply, transformed (tried on the route's targets as attempts allow); the
     upstream response is returned for its headers."""
-    data, response = await with_attempts(exchange, _complete_once)
+    data, response = await with_attempts(exchange, lambda e: _complete_once(e, build))
     transform_completion(data, exchange.decision.transforms, exchange.kind)
     exchange.first_token_at = exchange.first_byte_at
     exchange.usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
@@ -129,9 +136,9 @@ async def iter_events(response: httpx.Response) -> AsyncIterator[SSEEvent]:
 
 
 async def _open_stream_once(
-    exchange: Exchange,
+    exchange: Exchange, build: Builder | None = None
 ) -> tuple[httpx.Response, AsyncIterator[SSEEvent], SSEEvent | None]:
-    response = await send(exchange)
+    response = await send(exchange, build)
     if "text/event-stream" not in response.headers.get("content-type", ""):
         await read_all(exchange, response)
         raise UpstreamUnreachableError(
@@ -155,11 +162,11 @@ async def _open_stream_once(
 
 
 async def open_stream(
-    exchange: Exchange,
+    exchange: Exchange, build: Builder | None = None
 ) -> tuple[httpx.Response, AsyncIterator[SSEEvent], SSEEvent | None]:
     """Send, and read up to the first event, so that failures still get a proper status
     and can move on to another target; from there on the stream is the client's."""
-    result = await with_attempts(exchange, _open_stream_once)
+    result = await with_attempts(exchange, lambda e: _open_stream_once(e, build))
     exchange.first_byte_at = perf_counter()
     exchange.status = result[0].status_code
     return result
