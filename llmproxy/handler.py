@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
 from contextlib import aclosing
 
 import orjson
@@ -97,12 +98,33 @@ async def send_response(response: HttpResponse, send) -> None:
         await send({"type": "http.response.body", "body": content})
         return
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
-    source = response.source if isinstance(response, RelayResponse) else aiter(response)
-    async with aclosing(source) as chunks:
-        async for chunk in chunks:
-            if chunk:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    relayed = isinstance(response, RelayResponse)
+    source = response.source if relayed else aiter(response)
+    heartbeat = response.heartbeat if relayed else None
+    last, beat = [0.0], None
+    try:
+        async with aclosing(source) as chunks:
+            async for chunk in chunks:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    last[0] = time.monotonic()
+                    if heartbeat and beat is None:  # after the first chunk: it opens the stream
+                        beat = asyncio.create_task(keep_alive(send, *heartbeat, last))
+    finally:
+        if beat is not None:
+            beat.cancel()
     await send({"type": "http.response.body", "body": b""})
+
+
+async def keep_alive(send, seconds: float, payload: bytes, last: list[float]) -> None:
+    """Send `payload` whenever nothing was sent for `seconds` (last[0]: the latest send)."""
+    while True:
+        wait = last[0] + seconds - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+            continue
+        await send({"type": "http.response.body", "body": payload, "more_body": True})
+        last[0] = time.monotonic()
 
 
 async def watch_disconnect(receive, task: asyncio.Task, state: dict) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts.bench_apis import front_door_table, front_doors  # noqa: E402
 from scripts.bench_dashboard import dashboard_timings, limiter_cost  # noqa: E402
 from scripts.bench_litellm import LiteLLM  # noqa: E402
 from scripts.bench_measure import (  # noqa: E402
@@ -35,7 +36,7 @@ from scripts.bench_measure import (  # noqa: E402
     ttfb_ms,
     wrk_script,
 )
-from scripts.bench_report import LITELLM, report  # noqa: E402
+from scripts.bench_report import LITELLM, SHIPPED, report  # noqa: E402
 from tests.e2e.procs import Process, start_fake, start_gateway  # noqa: E402
 
 
@@ -136,6 +137,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     procs: list[Process] = []
+    apis: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         script = wrk_script(work)
@@ -148,6 +150,8 @@ def main() -> None:
                 gateway, gateway_url = start_gateway(work, fake_url, *extra_args, **env)
                 procs.append(gateway)
                 rows.append(measure(name, gateway_url, gateway.proc.pid, script, args))
+                if name == SHIPPED:
+                    apis = front_doors(gateway_url, gateway.proc.pid, args.stream_rounds)
                 gateway.stop()
             if args.litellm:
                 litellm = LiteLLM(work, fake_url, sys.executable)
@@ -167,6 +171,8 @@ def main() -> None:
         f"wrk {args.duration:g} s per run, body {len(json.dumps(BODY))} bytes\n"
     )
     print(report(rows, args.concurrency))
+    if apis:
+        print("\n" + front_door_table(apis) + "\n")
     print(
         f"- counting one request against a rate limit takes {limiter_cost(limiter_env):.1f} "
         "µs (in-process cache)"

@@ -179,7 +179,8 @@ def test_a_silent_upstream_gets_pings_on_the_stream(messages_gateway):
     body = {"model": "echo+delay:300", "max_tokens": 9, "stream": True, "messages": ask("a b")}
     response = httpx.post(f"{messages_gateway[1]}/v1/messages", json=body, timeout=30)
     names = [line[7:] for line in response.text.splitlines() if line.startswith("event: ")]
-    assert "ping" in names and names[-1] == "message_stop"
+    assert names[0] == "message_start" and names[-1] == "message_stop"
+    assert "ping" in names
 
 
 def test_a_failure_after_the_stream_started_is_an_error_event(claude, messages_gateway):

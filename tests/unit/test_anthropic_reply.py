@@ -206,11 +206,6 @@ def test_without_thinking_asked_no_reasoning_reaches_the_stream():
     ]
 
 
-def test_a_ping_chunk_becomes_a_ping_event():
-    stream = MessageStream(PLAIN, "msg_1")
-    assert [e["type"] for e in events(stream.chunk({"type": "ping"}))] == ["message_start", "ping"]
-
-
 def test_streamed_tool_arguments_that_are_not_json_are_an_error_at_the_finish():
     stream = MessageStream(PLAIN, "msg_1")
     stream.chunk(

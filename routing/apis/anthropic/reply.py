@@ -194,8 +194,6 @@ class MessageStream:
 
     def chunk(self, chunk: dict) -> bytes:
         out = b"" if self.started else self.start(chunk.get("usage"))
-        if chunk.get("type") == "ping" and "choices" not in chunk:
-            return out + event(PING)
         for choice in chunk.get("choices") or ():
             if isinstance(choice, dict) and choice.get("index", 0) == 0:
                 out += self._choice(choice)

@@ -3,8 +3,6 @@ credentials, or the client's own body for an upstream that speaks Messages nativ
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import httpx
@@ -14,7 +12,6 @@ from routing.apis.anthropic.request import with_model
 from routing.core.exchange import Exchange
 from routing.pipeline.calls import UPSTREAM_PATHS, Builder
 from routing.rules.engine import UpstreamSpec
-from routing.streams.sse import SSEEvent
 from routing.upstreams.client import build_request
 
 NATIVE = "anthropic"
@@ -26,7 +23,6 @@ DEFAULT_VERSION = "2023-06-01"
 ANTHROPIC_HEADERS = frozenset(
     {"anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access"}
 )
-PING = SSEEvent(data='{"type":"ping"}', event="ping")
 
 
 def is_native(exchange: Exchange) -> bool:
@@ -76,24 +72,3 @@ def builder(client_body: dict) -> Builder:
         )
 
     return build
-
-
-async def with_pings(events: AsyncIterator[SSEEvent], seconds: float) -> AsyncIterator[SSEEvent]:
-    """The upstream's events, with a ping each time it stays silent for `seconds` (clients
-    and proxies on the way keep the connection; Anthropic's own streams do the same)."""
-    pending: asyncio.Future | None = None
-    try:
-        while True:
-            if pending is None:
-                pending = asyncio.ensure_future(anext(events, None))
-            done, _ = await asyncio.wait((pending,), timeout=seconds)
-            if not done:
-                yield PING
-                continue
-            event, pending = pending.result(), None
-            if event is None:
-                return
-            yield event
-    finally:
-        if pending is not None:
-            pending.cancel()

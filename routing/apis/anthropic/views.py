@@ -18,7 +18,7 @@ from routing.apis.anthropic.formats import (
     counted_usage,
     message_id,
 )
-from routing.apis.anthropic.reply import whole_message
+from routing.apis.anthropic.reply import PING, event, whole_message
 from routing.apis.anthropic.request import Asked, chat_request
 from routing.apis.anthropic.translate_native import completion_of, usage_of
 from routing.apis.anthropic.upstream import (
@@ -27,7 +27,6 @@ from routing.apis.anthropic.upstream import (
     builder,
     is_native,
     native_request,
-    with_pings,
 )
 from routing.apis.ollama.request import strip_unsupported
 from routing.config.current import current_rules
@@ -56,7 +55,9 @@ log = logging.getLogger(__name__)
 
 
 def sse_response(source) -> RelayResponse:
-    response = RelayResponse(source, content_type="text/event-stream")
+    """Pings keep the stream open while the upstream is silent, as Anthropic's own do."""
+    heartbeat = (settings.ANTHROPIC_PING_SECONDS, event(PING))
+    response = RelayResponse(source, heartbeat, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
@@ -80,7 +81,6 @@ async def streamed(exchange: Exchange, asked: Asked, body: dict, stored: dict | 
         out = NativeFormat(exchange)
     else:
         out = MessagesFormat(exchange, asked)
-    events = with_pings(events, settings.ANTHROPIC_PING_SECONDS)
     return sse_response(relay(exchange, upstream, events, first, out)), upstream
 
 
