@@ -286,3 +286,23 @@ async def test_a_failure_mid_stream_ends_with_an_error_event(gateway, upstream):
         "type": "error",
         "error": {"type": "api_error", "message": "The upstream sent malformed stream data."},
     }
+
+
+async def test_callers_with_different_x_api_keys_never_share_cached_answers(
+    gateway, upstream, settings
+):
+    settings.CACHE_ENABLED = True
+    upstream.post("/v1/chat/completions").mock(
+        side_effect=[
+            httpx.Response(200, json=chat_reply("for A")),
+            httpx.Response(200, json=chat_reply("for B")),
+        ]
+    )
+    from routing.guard.cache_store import store
+
+    first = await gateway.post(MESSAGES, json=HELLO, headers={"x-api-key": "sk-caller-a-0001"})
+    await sync_to_async(store.flush)()
+    other = await gateway.post(MESSAGES, json=HELLO, headers={"x-api-key": "sk-caller-b-0002"})
+    assert first.json()["content"][0]["text"] == "for A"
+    assert other.json()["content"][0]["text"] == "for B"
+    assert other.headers["x-cache"] == "MISS"
