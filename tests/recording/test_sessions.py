@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from recording.models import Conversation
@@ -99,3 +100,44 @@ def test_two_sessions_that_share_nothing_are_two_conversations():
     other = [turn([{"role": "user", "content": "Hello"}], {"role": "assistant", "content": "Hi"})]
     record(Writer(), [*one, *other], one_batch=True)
     assert sorted(Conversation.objects.values_list("turns", flat=True)) == [1, 2]
+
+
+TOOL_CALL = {
+    "role": "assistant",
+    "content": None,
+    "tool_calls": [
+        {"id": "call_1", "type": "function", "function": {"name": "Bash", "arguments": "{}"}}
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [("/v1/chat/completions", {}), ("/api/chat", {"stream": False})],
+    ids=["openai", "ollama"],
+)
+async def test_an_agent_loop_through_any_api_is_captured_once(
+    gateway, upstream, recorded, path, extra
+):
+    from asgiref.sync import sync_to_async
+
+    reply = {"choices": [{"index": 0, "message": TOOL_CALL, "finish_reason": "tool_calls"}]}
+    answer = {
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}
+        ]
+    }
+    upstream.post("/v1/chat/completions").mock(
+        side_effect=[httpx.Response(200, json=reply), httpx.Response(200, json=answer)]
+    )
+    ask = [{"role": "user", "content": "run it"}]
+    await gateway.post(path, json={"model": "m", "messages": ask, **extra})
+    await sync_to_async(recorded)()
+    resent = {**TOOL_CALL, "content": ""}
+    if path == "/api/chat":  # Ollama's tool calls carry their arguments as an object
+        resent["tool_calls"] = [{"function": {"name": "Bash", "arguments": {}}}]
+    history = [*ask, resent, {"role": "tool", "tool_call_id": "call_1", "content": "done"}]
+    await gateway.post(path, json={"model": "m", "messages": history, **extra})
+    await sync_to_async(recorded)()
+    conversations = [c async for c in Conversation.objects.all()]
+    assert [(c.turns, c.messages[-1]["content"]) for c in conversations] == [(2, "ok")]
