@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import httpx
@@ -54,7 +55,7 @@ router = Router(tags=["Anthropic"])
 log = logging.getLogger(__name__)
 
 
-def sse_response(source) -> RelayResponse:
+def sse_response(source: AsyncIterator[bytes]) -> RelayResponse:
     """Pings keep the stream open while the upstream is silent, as Anthropic's own do."""
     heartbeat = (settings.ANTHROPIC_PING_SECONDS, event(PING))
     response = RelayResponse(source, heartbeat, content_type="text/event-stream")
@@ -71,7 +72,10 @@ def show_thinking_only_when_asked(exchange: Exchange, asked: Asked) -> None:
         exchange.decision = replace(exchange.decision, transforms=transforms)
 
 
-async def streamed(exchange: Exchange, asked: Asked, body: dict, stored: dict | None):
+Answer = tuple[HttpResponse, httpx.Response | None]  # and the upstream's, for its headers
+
+
+async def streamed(exchange: Exchange, asked: Asked, body: dict, stored: dict | None) -> Answer:
     if stored is not None:
         chunks = cache.stream_chunks(stored, CHAT, with_usage=False)
         return sse_response(replay(exchange, chunks, MessagesFormat(exchange, asked))), None
@@ -84,7 +88,7 @@ async def streamed(exchange: Exchange, asked: Asked, body: dict, stored: dict | 
     return sse_response(relay(exchange, upstream, events, first, out)), upstream
 
 
-async def whole(exchange: Exchange, asked: Asked, body: dict, stored: dict | None):
+async def whole(exchange: Exchange, asked: Asked, body: dict, stored: dict | None) -> Answer:
     if stored is not None:
         exchange.reply.feed_completion(stored)
         data, upstream = stored, None
