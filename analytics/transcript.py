@@ -5,6 +5,9 @@ from __future__ import annotations
 import orjson
 
 from recording.models import Conversation, RequestBody, RequestLog
+from routing.apis.anthropic.request import chat_request
+from routing.apis.anthropic.translate_native import EventReader, completion_of
+from routing.core.errors import GatewayError
 from routing.streams.reply import Reply
 from routing.streams.sse import NDJSONDecoder, SSEDecoder
 
@@ -67,6 +70,35 @@ def _reply_of(response: str) -> dict | None:
     return {"role": "assistant", "content": "".join(text)} if text else reply.message()
 
 
+def _anthropic_messages(request: dict, response: str) -> list[dict]:
+    """A Messages request and its reply (whole or events), read as chat messages."""
+    try:
+        messages = chat_request({**request, "max_tokens": 1})[0]["messages"]
+    except GatewayError:  # a request the gateway refused: nothing to show
+        return []
+    reply = Reply()
+    decoder = SSEDecoder()
+    if response.lstrip().startswith(("event:", "data:")):
+        reader = EventReader()
+        for event in decoder.feed(response.encode()) + decoder.flush():
+            try:
+                item = orjson.loads(event.data)
+            except orjson.JSONDecodeError:
+                continue
+            chunk = reader.chunk(item) if isinstance(item, dict) else None
+            if chunk is not None:
+                reply.feed_chunk(chunk)
+    elif response:
+        try:
+            data = orjson.loads(response)
+        except orjson.JSONDecodeError:
+            data = None
+        if isinstance(data, dict):
+            reply.feed_completion(completion_of(data))
+    message = reply.message()
+    return [*messages, message] if message["content"] or "tool_calls" in message else messages
+
+
 def transcript(
     row: RequestLog, body: RequestBody | None, conversation: Conversation | None
 ) -> list[dict]:
@@ -80,10 +112,14 @@ def transcript(
                 request = orjson.loads(body.request_text())
             except orjson.JSONDecodeError:
                 request = {}
-            messages = _messages_of(request if isinstance(request, dict) else {})
-            reply = _reply_of(body.response_text()) if body.response_text() else None
-            if reply and (reply.get("content") or reply.get("tool_calls")):
-                messages.append(reply)
+            request = request if isinstance(request, dict) else {}
+            if row.service == "anthropic":
+                messages = _anthropic_messages(request, body.response_text())
+            else:
+                messages = _messages_of(request)
+                reply = _reply_of(body.response_text()) if body.response_text() else None
+                if reply and (reply.get("content") or reply.get("tool_calls")):
+                    messages.append(reply)
     return [
         {
             "role": m.get("role", "?"),

@@ -6,6 +6,8 @@ from ninja import NinjaAPI
 
 from analytics.api import StaffOnly
 from analytics.api import router as logs_router
+from routing.apis.anthropic.errors import anthropic_errors
+from routing.apis.anthropic.views import router as anthropic_router
 from routing.apis.embeddings.views import ollama_router as ollama_embeddings_router
 from routing.apis.embeddings.views import router as embeddings_router
 from routing.apis.ollama.errors import ollama_errors
@@ -50,6 +52,19 @@ ollama_api = ollama_errors(
 ollama_api.add_router("", ollama_router)
 ollama_api.add_router("", ollama_embeddings_router)
 ollama_api.add_router("", ollama_manage_router)
+
+
+# Mounted under /v1/ before the OpenAI API: its two paths answer here, the rest go on.
+anthropic_api = anthropic_errors(
+    NinjaAPI(
+        title="LLM gateway: Anthropic Messages API",
+        version="1",
+        urls_namespace="anthropic",
+        docs_url=None,
+        openapi_url=None,
+    )
+)
+anthropic_api.add_router("", anthropic_router)
 
 # Every /v1 path no other API claims, forwarded upstream. Its own API object, mounted
 # after every other one in urls.py, so that specific /v1 routes always win over it.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
 from contextlib import aclosing
 
 import orjson
@@ -20,11 +21,13 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse
 from django.urls import Resolver404, get_resolver
 
+from routing.apis.anthropic.errors import anthropic_error
 from routing.core.body import STREAMED_BODY, BodyStream
 from routing.core.errors import openai_error
 from routing.core.responses import RelayResponse
 
 log = logging.getLogger(__name__)
+MESSAGES_PREFIX = "/v1/messages"
 
 BASE_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -111,12 +114,33 @@ async def send_response(response: HttpResponse, send) -> None:
         await send({"type": "http.response.body", "body": content})
         return
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
-    source = response.source if isinstance(response, RelayResponse) else aiter(response)
-    async with aclosing(source) as chunks:
-        async for chunk in chunks:
-            if chunk:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    relayed = isinstance(response, RelayResponse)
+    source = response.source if relayed else aiter(response)
+    heartbeat = response.heartbeat if relayed else None
+    last, beat = [0.0], None
+    try:
+        async with aclosing(source) as chunks:
+            async for chunk in chunks:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    last[0] = time.monotonic()
+                    if heartbeat and beat is None:  # after the first chunk: it opens the stream
+                        beat = asyncio.create_task(keep_alive(send, *heartbeat, last))
+    finally:
+        if beat is not None:
+            beat.cancel()
     await send({"type": "http.response.body", "body": b""})
+
+
+async def keep_alive(send, seconds: float, payload: bytes, last: list[float]) -> None:
+    """Send `payload` whenever nothing was sent for `seconds` (last[0]: the latest send)."""
+    while True:
+        wait = last[0] + seconds - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+            continue
+        await send({"type": "http.response.body", "body": payload, "more_body": True})
+        last[0] = time.monotonic()
 
 
 async def watch_disconnect(
@@ -137,9 +161,13 @@ async def watch_disconnect(
 
 
 def error_body(path: str, message: str, code: str) -> dict:
-    """An error in the shape of the API the path belongs to (Ollama's, else OpenAI's)."""
+    """An error in the shape of the API the path belongs to (Ollama's, Anthropic's, else
+    OpenAI's)."""
     if path.startswith("/api/"):
         return {"error": message}
+    if path.startswith(MESSAGES_PREFIX):
+        kind = {"request_too_large": "request_too_large", "not_found": "not_found_error"}
+        return anthropic_error(message, kind.get(code, "api_error"))
     kind = "server_error" if code == "server_error" else "invalid_request_error"
     return openai_error(message, kind, None, code)
 

@@ -96,6 +96,8 @@ COOLDOWN_SECONDS = env_float("COOLDOWN_SECONDS", default=30.0, minimum=0.1)
 HEALTH_CHECK_SECONDS = env_float("HEALTH_CHECK_SECONDS", default=0.0, minimum=0.0)
 QUEUE_TIMEOUT = env_float("QUEUE_TIMEOUT", default=10.0, minimum=0.0)
 VERBOSE = env_bool("VERBOSE", False)
+# Messages API streams send a ping after this many seconds of upstream silence.
+ANTHROPIC_PING_SECONDS = env_float("ANTHROPIC_PING_SECONDS", default=10.0, minimum=0.05)
 
 
 # --- protection ----------------------------------------------------------------

@@ -4,7 +4,7 @@ from django.urls import path
 from analytics import views as analytics_views
 from analytics.metrics_view import metrics
 from llmproxy import views
-from llmproxy.api import logs_api, ollama_api, openai_api, passthrough_api
+from llmproxy.api import anthropic_api, logs_api, ollama_api, openai_api, passthrough_api
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("performance", analytics_views.performance, name="performance"),
     path("request/<uuid:request_id>", analytics_views.request_detail, name="request"),
     path("admin/", admin.site.urls),
+    path("v1/", anthropic_api.urls),  # /v1/messages; other /v1/ paths fall through
     path("v1/", openai_api.urls),
     path("api/", ollama_api.urls),
     path("api/", logs_api.urls),

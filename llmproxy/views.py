@@ -17,6 +17,8 @@ ENDPOINTS = [
     "POST /v1/completions",
     "POST /v1/embeddings",
     "GET /v1/models",
+    "POST /v1/messages",
+    "POST /v1/messages/count_tokens",
     "GET /v1/docs",
     "* /v1/... (forwarded upstream)",
     "POST /api/chat",

@@ -34,3 +34,69 @@ def training_messages(
 
 def digest(messages: list[dict]) -> str:
     return hashlib.sha1(orjson.dumps(messages, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _canonical_text(content: object) -> str:
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, dict):
+                image = part.get("image_url")
+                url = image.get("url") if isinstance(image, dict) else None
+                parts.append(part.get("text") or (f"[image {_short(url)}]" if url else ""))
+        content = "\n\n".join(p for p in parts if p)
+    return content.strip() if isinstance(content, str) else ""
+
+
+def _short(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _canonical_arguments(arguments: object) -> object:
+    if isinstance(arguments, str):
+        try:
+            return orjson.loads(arguments)
+        except orjson.JSONDecodeError:
+            return arguments.strip()
+    return arguments
+
+
+def canonical(message: dict) -> bytes:
+    """A message as a client sends it back a turn later, whatever its API: text without the
+    whitespace round it, tool calls by name and arguments (ids and JSON spacing differ from
+    one API's translation to another's)."""
+    calls = [
+        [
+            (c.get("function") or {}).get("name"),
+            _canonical_arguments((c.get("function") or {}).get("arguments")),
+        ]
+        for c in message.get("tool_calls") or ()
+        if isinstance(c, dict)
+    ]
+    return orjson.dumps(
+        [message.get("role"), _canonical_text(message.get("content")), calls],
+        option=orjson.OPT_SORT_KEYS,
+    )
+
+
+def chain_digests(messages: list[dict]) -> list[str]:
+    """One digest per message, of the conversation up to and including it: a conversation
+    extends another when the other's last digest is among its own."""
+    digests, last = [], b""
+    for message in messages:
+        last = hashlib.sha1(last + canonical(message)).digest()
+        digests.append(last.hex())
+    return digests
+
+
+def session_keys(messages: list[dict]) -> tuple[str, list[str]]:
+    """(this conversation's digest, the digests of the earlier conversations it may extend:
+    those of its prompt that end with an assistant reply, longest last)."""
+    digests = chain_digests(messages)
+    earlier = [digests[i] for i, m in enumerate(messages[:-1]) if m.get("role") == "assistant"]
+    return digests[-1], earlier
+
+
+def turns(messages: list[dict]) -> int:
+    """The model's replies in a conversation."""
+    return sum(1 for m in messages if m.get("role") == "assistant")

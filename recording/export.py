@@ -31,13 +31,13 @@ BATCH = 500  # rows whose alternatives are read with one query
 
 @dataclass
 class FileSummary:
-    records: int = 0
+    records: int = 0  # one per session: a conversation holds all the turns of its session
+    turns: int = 0
     tokens: int = 0
 
 
 @dataclass
-class ExportSummary:
-    records: int = 0
+class ExportSummary(FileSummary):  # the files' sums
     skipped: int = 0
     files: list[Path] = field(default_factory=list)
     per_file: dict[Path, FileSummary] = field(default_factory=dict)
@@ -49,7 +49,8 @@ class ExportSummary:
         self.reasons[reason] += 1
 
     def line(self) -> str:
-        text = f"{self.records} records in {len(self.files)} files, {self.skipped} skipped"
+        files, skipped = len(self.files), self.skipped
+        text = f"{self.records} sessions ({self.turns} turns) in {files} files, {skipped} skipped"
         if self.reasons:
             text += f" ({', '.join(f'{n} {why}' for why, n in sorted(self.reasons.items()))})"
         if self.fell_back:
@@ -58,7 +59,8 @@ class ExportSummary:
 
     def file_lines(self) -> list[str]:
         return [
-            f"{path}: {s.records} records, {s.tokens} tokens" for path, s in self.per_file.items()
+            f"{path}: {s.records} sessions, {s.turns} turns, {s.tokens} tokens"
+            for path, s in self.per_file.items()
         ]
 
 
@@ -138,15 +140,17 @@ class _Files:
             self.handles[workflow, part] = (path.open("wb"), counts)
             self.summary.files.append(path)
 
-    def write(self, workflow: str, part: str | None, line: bytes, tokens: int) -> None:
+    def write(self, workflow: str, part: str | None, line: bytes, tokens: int, turns: int) -> None:
         key = (workflow, part or "conversations")
         if key not in self.handles:
             self._open(workflow)
         handle, counts = self.handles[key]
         handle.write(line)
         counts.records += 1
+        counts.turns += turns
         counts.tokens += tokens
         self.summary.records += 1
+        self.summary.turns += turns
 
     def close(self) -> None:
         for handle, _ in self.handles.values():
@@ -162,6 +166,7 @@ FIELDS = (
     "edited_reply",
     "chosen",
     "chosen_alternative_id",
+    "turns",
 )
 
 
@@ -226,7 +231,7 @@ class _Exporter:
             split_of(str(row["request_id"]), options.seed, options.split) if options.split else None
         )
         tokens = (row["prompt_tokens"] or 0) + reply_tokens(reply)
-        self.files.write(workflow, part, orjson.dumps(record) + b"\n", tokens)
+        self.files.write(workflow, part, orjson.dumps(record) + b"\n", tokens, row["turns"])
 
 
 def _batches(rows: Iterator[dict]) -> Iterator[list[dict]]:

@@ -122,6 +122,10 @@ class Conversation(models.Model):
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     digest = models.CharField(max_length=40, db_index=True)  # sha1 of messages, for --dedupe
+    # An agent resends its whole conversation each turn: a later turn whose prompt begins
+    # with this conversation (same chain digest) replaces it, so a session is one row.
+    chain_digest = models.CharField(max_length=40, blank=True, default="")
+    turns = models.PositiveIntegerField(default=1)  # the model's replies in the conversation
     # Curation: a person's review (or the rule that rejected it), tags, an edited reply
     # (the original stays in `messages`) and which reply to export.
     review_state = models.CharField(
@@ -150,6 +154,7 @@ class Conversation(models.Model):
                 fields=["workflow", "review_state", "created_at"], name="conv_workflow_review"
             ),
             models.Index(fields=["created_at"], name="conv_created"),  # the admin's newest first
+            models.Index(fields=["workflow", "chain_digest"], name="conv_workflow_chain"),
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 from django.conf import settings
 
-from recording.capture import digest, training_messages
+from recording.capture import digest, session_keys, training_messages, turns
 from recording.redact import (
     redact_body,
     redact_headers,
@@ -186,6 +186,7 @@ def conversation_row(exchange: Exchange, fields: dict) -> dict | None:
     if messages is None:
         return None
     tools = body.get("tools") if isinstance(body.get("tools"), list) else None
+    chain, earlier = session_keys(messages)
     return {
         "request_id": exchange.id,
         "workflow": exchange.workflow,
@@ -199,6 +200,9 @@ def conversation_row(exchange: Exchange, fields: dict) -> dict | None:
         "prompt_tokens": fields["prompt_tokens"],
         "completion_tokens": fields["completion_tokens"],
         "digest": digest(messages),
+        "chain_digest": chain,
+        "turns": turns(messages),
+        "extends": earlier,  # not a column: the conversations this one may replace
     }
 
 

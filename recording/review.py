@@ -163,7 +163,8 @@ def _bucket_filter(low: int, high: int | None) -> Q:
 def training_stats(workflows: list[str]) -> list[dict]:
     """Per workflow: counts by review state, tokens, and a histogram of reply lengths."""
     aggregates = {
-        "records": Count("id"),
+        "records": Count("id"),  # one per session
+        "turns": Sum("turns"),
         "prompt_total": Sum("prompt_tokens"),
         "completion_total": Sum("completion_tokens"),
         "models": Count("model", distinct=True),

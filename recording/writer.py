@@ -27,7 +27,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 
 from recording import bulk
 from recording.journal import Journal
-from recording.models import Conversation, RequestBody, RequestLog
+from recording.models import RequestBody, RequestLog
 from recording.recorder import (
     body_row,
     conversation_row,
@@ -38,6 +38,7 @@ from recording.recorder import (
     start_fields,
 )
 from recording.rollup import StatDeltas
+from recording.sessions import SessionWrites
 from routing.core.exchange import Exchange
 from routing.streams import tokens
 
@@ -68,18 +69,18 @@ class _Rows:
         self.new += bulk.values(RequestLog, other.new)
         self.updates += other.updates
         self.bodies += bulk.values(RequestBody, other.bodies)
-        self.conversations += bulk.values(Conversation, other.conversations)
+        self.conversations += other.conversations  # merged into sessions when stored
         self.items += other.items
         self.stats.merge(other.stats)
         self.events += other.events
 
-    def statements(self) -> list[bulk.Statement]:
+    def statements(self) -> list[bulk.Statement | SessionWrites]:
         """Few statements for the whole batch, from rows already made parameters by add()."""
         return [
             *bulk.insert(RequestLog, self.new),
             *bulk.update(RequestLog, self.updates),
             *bulk.insert(RequestBody, self.bodies),
-            *bulk.insert(Conversation, self.conversations),
+            SessionWrites(self.conversations),
             *self.stats.statements(),
         ]
 
@@ -220,7 +221,7 @@ class Writer:
             rows.stats.add(row)
         rows.events.append(("finished" if item.finished else "started", row))
 
-    def _store_or_back_off(self, rows: _Rows, statements: list[bulk.Statement]) -> bool:
+    def _store_or_back_off(self, rows: _Rows, statements: list) -> bool:
         """On the database thread: write, or keep the rows for a later try."""
         try:
             self._store(rows, statements)
@@ -247,7 +248,7 @@ class Writer:
                     self._drop(item, exc)
             return True
 
-    def _store(self, rows: _Rows, statements: list[bulk.Statement]) -> None:
+    def _store(self, rows: _Rows, statements: list) -> None:
         with transaction.atomic():
             for statement in statements:
                 statement.execute()

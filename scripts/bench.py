@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from scripts.bench_apis import front_door_table, front_doors  # noqa: E402
 from scripts.bench_dashboard import dashboard_timings, limiter_cost  # noqa: E402
 from scripts.bench_litellm import LiteLLM  # noqa: E402
 from scripts.bench_measure import (  # noqa: E402
@@ -150,6 +151,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     procs: list[Process] = []
+    apis: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         script = wrk_script(work)
@@ -170,6 +172,7 @@ def main() -> None:
                             "gateway", gateway_url, gateway.proc.pid, embed_script, args
                         )
                     )
+                    apis = front_doors(gateway_url, gateway.proc.pid, args.stream_rounds)
                 gateway.stop()
             if args.litellm:
                 litellm = LiteLLM(work, fake_url, sys.executable)
@@ -190,6 +193,8 @@ def main() -> None:
     )
     print(report(rows, args.concurrency))
     print("\n" + embeddings_table(embed_rows, EMBED_BODY))
+    if apis:
+        print("\n" + front_door_table(apis) + "\n")
     print(
         f"- counting one request against a rate limit takes {limiter_cost(limiter_env):.1f} "
         "µs (in-process cache)"

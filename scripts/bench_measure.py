@@ -88,15 +88,23 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def timed_streams(url: str, model: str, rounds: int) -> list[tuple[float, float, bytes]]:
-    """Send `rounds` streaming requests one after the other on a raw keep-alive socket
+    """Send `rounds` streaming chat requests one after the other on a raw keep-alive socket
     (each in one write, so the figures are the servers' time, not a client library's);
     for each: (seconds to the first content event, seconds from it to the end, the bytes)."""
-    body = json.dumps({**BODY, "model": model, "stream": True}).encode()
+    body = {**BODY, "model": model, "stream": True}
+    return timed_posts(url, "/v1/chat/completions", body, b'"content":"w', rounds)
+
+
+def timed_posts(
+    url: str, path: str, body: dict, marker: bytes, rounds: int
+) -> list[tuple[float, float, bytes]]:
+    """timed_streams for any streaming API: `marker` shows its first content event."""
+    payload = json.dumps(body).encode()
     parts = urlsplit(url)
     request = (
-        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
+        f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
     samples = []
     with socket.create_connection((parts.hostname, parts.port)) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -104,7 +112,7 @@ def timed_streams(url: str, model: str, rounds: int) -> list[tuple[float, float,
             start = time.perf_counter()
             sock.sendall(request)
             buffer = b""
-            while b'"content":"w' not in buffer:
+            while marker not in buffer:
                 buffer += sock.recv(65536)
             first = time.perf_counter()
             while not buffer.endswith(b"0\r\n\r\n"):  # the end of the chunked body

@@ -16,8 +16,18 @@ def json_response(data: object, status: int = 200, headers: dict | None = None) 
 
 
 class RelayResponse(StreamingHttpResponse):
-    """A streaming response that keeps its source, so a disconnect can close it at once."""
+    """A streaming response that keeps its source, so a disconnect can close it at once.
 
-    def __init__(self, source: AsyncIterator[bytes], **kwargs: object) -> None:
+    `heartbeat` (seconds, bytes): the server sends those bytes each time the stream has
+    been silent that long (an API's keep-alive event), between the source's own chunks.
+    """
+
+    def __init__(
+        self,
+        source: AsyncIterator[bytes],
+        heartbeat: tuple[float, bytes] | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(source, **kwargs)
         self.source = source
+        self.heartbeat = heartbeat

@@ -12,6 +12,8 @@ user message (or prompt).
                     a tool's result, it answers "Done. The tool said: …"
     words:N         reply with N words instead
     think           put "<think>…</think>" before the reply
+    reasoning-content  send thinking in `reasoning_content` before the reply (reasoning.py;
+                    `reasoning-content:reasoning` names the field `reasoning`)
     fence           wrap the reply in a ```json fence
     chunk:N         stream N characters per event (default: one word per event)
     split:A,B,…     stream pieces cut at these character offsets

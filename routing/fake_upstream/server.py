@@ -13,6 +13,7 @@ from collections import deque
 
 import orjson
 
+from routing.fake_upstream import reasoning
 from routing.fake_upstream.behaviour import (
     agent_turn,
     parse_behaviour,
@@ -131,7 +132,10 @@ class FakeUpstream:
         if not body.get("stream"):
             if "delay" in how and await self.pause(how["delay"], gone):
                 return
-            return await self.json(send, 200, whole(body, text, parts, how, chat, self.name))
+            data = whole(body, text, parts, how, chat, self.name)
+            if "reasoning-content" in how:
+                data = reasoning.add_to_whole(data, how)
+            return await self.json(send, 200, data)
         await self.stream(send, body, parts, how, chat, gone)
 
     async def error(self, send, status: int, plain: bool) -> None:
@@ -161,6 +165,8 @@ class FakeUpstream:
 
     async def stream(self, send, body, parts, how, chat: bool, gone: asyncio.Event) -> None:
         events = events_of(body, parts, how, chat, self.name)
+        if "reasoning-content" in how:
+            events = reasoning.add_to_events(events, body, how)
         self.stats["streams_started"] += 1
         self.stats["active_streams"] += 1
         try:

@@ -59,18 +59,33 @@ def _in(address: str, networks: tuple) -> bool:
     return any(ip in network for network in networks)
 
 
-def presented_key(headers: list[tuple[str, str]]) -> tuple[str | None, bool]:
-    """The gateway key a client sent, and whether it came as its Authorization."""
-    bearer = None
+def _gateway_token(name: str, value: str) -> str | None:
+    """A gateway key carried as a client credential: `Authorization: Bearer` or `x-api-key`
+    (which Anthropic's clients send)."""
+    if name == "authorization":
+        scheme, _, token = value.strip().partition(" ")
+        token = token.strip()
+        return token if scheme.lower() == "bearer" and token.startswith(GatewayKey.PREFIX) else None
+    if name == "x-api-key":
+        token = value.strip()
+        return token if token.startswith(GatewayKey.PREFIX) else None
+    return None
+
+
+def presented_key(headers: list[tuple[str, str]]) -> tuple[str | None, list[tuple[str, str]]]:
+    """The gateway key a client sent, and its headers without any gateway key in them: a
+    gateway key is the gateway's, and never goes upstream (X-Gateway-Key is dropped later)."""
+    key = None
+    kept = []
     for name, value in headers:
         lowered = name.lower()
         if lowered == KEY_HEADER:
-            return value.strip(), False
-        if lowered == "authorization":
-            scheme, _, token = value.strip().partition(" ")
-            if scheme.lower() == "bearer" and token.startswith(GatewayKey.PREFIX):
-                bearer = token.strip()
-    return bearer, bearer is not None
+            key = value.strip()
+        elif (token := _gateway_token(lowered, value)) is not None:
+            key = key or token
+            continue
+        kept.append((name, value))
+    return key, kept
 
 
 async def admit(request: HttpRequest) -> Admission:
@@ -78,19 +93,17 @@ async def admit(request: HttpRequest) -> Admission:
     rules = await current_rules()
     headers = list(request.headers.items())
     admission = Admission(client_ip(request), headers=headers)
-    key, in_authorization = presented_key(headers)
+    key, admission.headers = presented_key(headers)
     now = time.time()
     if key is not None:
         spec = rules.gateway_keys.get(GatewayKey.hash(key))
         if spec is None or spec.expired(now):
             raise AuthenticationError("The gateway key is not valid (or has expired).")
         admission.key = spec
-        if in_authorization:  # the upstream gets its own key, never the gateway's
-            admission.headers = [h for h in headers if h[0].lower() != "authorization"]
     elif settings.REQUIRE_GATEWAY_KEY:
         raise AuthenticationError(
-            "A gateway key is required: send it as 'Authorization: Bearer llmp_…' or "
-            "'X-Gateway-Key'.",
+            "A gateway key is required: send it as 'Authorization: Bearer llmp_…', "
+            "'x-api-key' or 'X-Gateway-Key'.",
             code="missing_api_key",
         )
     spec = admission.key

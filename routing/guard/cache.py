@@ -39,7 +39,7 @@ def caller(exchange: Exchange) -> str:
     if exchange.gateway_key:
         return f"key:{exchange.gateway_key}"
     for name, value in exchange.request_headers:
-        if name.lower() == "authorization":
+        if name.lower() in ("authorization", "x-api-key"):  # x-api-key: Anthropic's clients
             return "auth:" + hashlib.sha256(value.encode()).hexdigest()
     return f"ip:{exchange.client}"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from time import perf_counter
 
@@ -39,19 +39,24 @@ UPSTREAM_PATHS = {
     "text": "/v1/completions",
     EMBEDDINGS: "/v1/embeddings",
 }
+# Builds the request for the exchange's current target when it is not the usual one (a
+# front door whose API that upstream speaks natively); None: the usual one.
+Builder = Callable[[Exchange], httpx.Request | None]
 
 
-async def send(exchange: Exchange) -> httpx.Response:
+async def send(exchange: Exchange, build: Builder | None = None) -> httpx.Response:
     """Send to the exchange's current upstream; the open response (status < 400) holds a
     place in that upstream's queue until close_upstream()."""
     upstream = exchange.decision.upstream
+    outgoing = build(exchange) if build is not None else None
+    if outgoing is None:
+        outgoing = build_request(
+            upstream,
+            UPSTREAM_PATHS[exchange.kind],
+            exchange.request_headers,
+            orjson.dumps(exchange.body),
+        )
     exchange.lease = await slots.acquire(upstream)
-    outgoing = build_request(
-        upstream,
-        UPSTREAM_PATHS[exchange.kind],
-        exchange.request_headers,
-        orjson.dumps(exchange.body),
-    )
     exchange.sent_at = perf_counter()
     try:
         response = await get_client().send(outgoing, stream=True)
@@ -121,8 +126,10 @@ async def read_buffer(exchange: Exchange, response: httpx.Response) -> bytearray
     return buffer
 
 
-async def _complete_once(exchange: Exchange) -> tuple[dict, httpx.Response]:
-    response = await send(exchange)
+async def _complete_once(
+    exchange: Exchange, build: Builder | None = None
+) -> tuple[dict, httpx.Response]:
+    response = await send(exchange, build)
     content = await read_all(exchange, response)
     try:
         data = orjson.loads(content)
@@ -137,10 +144,10 @@ async def _complete_once(exchange: Exchange) -> tuple[dict, httpx.Response]:
     return data, response
 
 
-async def complete(exchange: Exchange) -> tuple[dict, httpx.Response]:
+async def complete(exchange: Exchange, build: Builder | None = None) -> tuple[dict, httpx.Response]:
     """The whole reply, transformed (tried on the route's targets as attempts allow); the
     upstream response is returned for its headers."""
-    data, response = await with_attempts(exchange, _complete_once)
+    data, response = await with_attempts(exchange, lambda e: _complete_once(e, build))
     transform_completion(data, exchange.decision.transforms, exchange.kind)
     exchange.first_token_at = exchange.first_byte_at
     exchange.usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
@@ -159,9 +166,9 @@ async def iter_events(response: httpx.Response) -> AsyncIterator[SSEEvent]:
 
 
 async def _open_stream_once(
-    exchange: Exchange,
+    exchange: Exchange, build: Builder | None = None
 ) -> tuple[httpx.Response, AsyncIterator[SSEEvent], SSEEvent | None]:
-    response = await send(exchange)
+    response = await send(exchange, build)
     if "text/event-stream" not in response.headers.get("content-type", ""):
         await read_all(exchange, response)
         raise UpstreamUnreachableError(
@@ -185,11 +192,11 @@ async def _open_stream_once(
 
 
 async def open_stream(
-    exchange: Exchange,
+    exchange: Exchange, build: Builder | None = None
 ) -> tuple[httpx.Response, AsyncIterator[SSEEvent], SSEEvent | None]:
     """Send, and read up to the first event, so that failures still get a proper status
     and can move on to another target; from there on the stream is the client's."""
-    result = await with_attempts(exchange, _open_stream_once)
+    result = await with_attempts(exchange, lambda e: _open_stream_once(e, build))
     exchange.first_byte_at = perf_counter()
     exchange.status = result[0].status_code
     return result

@@ -15,7 +15,7 @@ from typing import Protocol
 import httpx
 import orjson
 
-from routing.core.errors import openai_error
+from routing.core.errors import GatewayError, openai_error
 from routing.core.exchange import Exchange
 from routing.pipeline.calls import (
     close_upstream,
@@ -111,6 +111,9 @@ async def relay(
                 yield deliver(exchange, data)
         finish_ok(exchange)
         yield deliver(exchange, await out.done(exchange))
+    except GatewayError as exc:  # the format refused what the upstream sent
+        finish_error(exchange, exc)
+        yield deliver(exchange, out.error(exc.message, exc.code or "upstream_error"))
     except httpx.TimeoutException:
         finish_error(exchange, "upstream went silent mid-stream", 504)
         yield deliver(

@@ -56,9 +56,9 @@ def test_chatml_by_default_leaves_out_rejected_rows_and_follows_the_reviewers_pi
         '{"messages":[{"role":"user","content":"Fix"},{"role":"assistant","content":"Polished"}],'
         '"timestamp":"2026-05-01T12:02:00Z","model":"small","workflow_id":"support"}\n'
     )
-    assert summary == f"Exported 2 records in 1 files, 0 skipped to {tmp_path}"
+    assert summary == f"Exported 2 sessions (2 turns) in 1 files, 0 skipped to {tmp_path}"
     # 3 prompt + 5 completion tokens, then 3 + "Polished" counted (2): it was never sent
-    assert files == f"{path}: 2 records, 13 tokens\n"
+    assert files == f"{path}: 2 sessions, 2 turns, 13 tokens\n"
 
 
 def test_chatml_keeps_tool_calls_and_tools(tmp_path):
@@ -84,7 +84,7 @@ def test_sharegpt_writes_named_turns_with_function_calls(tmp_path):
         '"value":"{\\"name\\": \\"weather\\", \\"arguments\\": {\\"city\\": \\"Paris\\"}}"}],'
         '"tools":"[{\\"type\\": \\"function\\", \\"function\\": {\\"name\\": \\"weather\\"}}]"}\n'
     )
-    assert summary.startswith("Exported 2 records in 1 files, 0 skipped")
+    assert summary.startswith("Exported 2 sessions (2 turns) in 1 files, 0 skipped")
 
 
 def test_alpaca_keeps_single_turns_and_counts_what_it_cannot_hold(tmp_path):
@@ -103,7 +103,8 @@ def test_alpaca_keeps_single_turns_and_counts_what_it_cannot_hold(tmp_path):
         '{"instruction":"Capital of France?","input":"","output":"Paris.","system":"Be brief."}\n'
     )
     assert summary == (
-        f"Exported 1 records in 1 files, 2 skipped (1 multi-turn, 1 with tool calls) to {tmp_path}"
+        "Exported 1 sessions (1 turns) in 1 files, 2 skipped (1 multi-turn, 1 with tool calls) "
+        f"to {tmp_path}"
     )
 
 
@@ -162,7 +163,7 @@ def test_dedupe_skips_repeated_and_nearly_repeated_prompts_keeping_the_first(tmp
         for line in text(tmp_path / "support" / "conversations.jsonl").splitlines()
     ]
     assert outputs == ['"first"}', '"other"}']
-    assert "2 records in 1 files, 2 skipped (2 duplicates)" in summary
+    assert "2 sessions (2 turns) in 1 files, 2 skipped (2 duplicates)" in summary
     export(tmp_path / "exact", "--dedupe", "--similarity", "1", "--format", "alpaca")
     assert len(text(tmp_path / "exact" / "support" / "conversations.jsonl").splitlines()) == 3
 
@@ -199,9 +200,12 @@ def test_split_writes_train_and_validation_files_deterministically(tmp_path):
     assert expected(0, "train") != expected(1, "train")
     assert not (tmp_path / "a" / "support" / "conversations.jsonl").exists()
     train = len(expected(0, "train").splitlines())
-    assert summary.startswith("Exported 20 records in 2 files")
-    assert f"train.jsonl: {train} records, {train * 8} tokens" in files
-    assert f"validation.jsonl: {20 - train} records, {(20 - train) * 8} tokens" in files
+    assert summary.startswith("Exported 20 sessions (20 turns) in 2 files")
+    assert f"train.jsonl: {train} sessions, {train} turns, {train * 8} tokens" in files
+    assert (
+        f"validation.jsonl: {20 - train} sessions, {20 - train} turns, {(20 - train) * 8} tokens"
+        in files
+    )
 
 
 @pytest.mark.parametrize("value", ["0", "1", "1.5", "x"])

@@ -162,8 +162,8 @@ def test_the_workflow_page_shows_training_data_with_a_histogram(staff):
     url = reverse("admin:routing_workflow_training_data", args=[flow.pk])
     assert url in change.content.decode()
     page = staff.get(url).content.decode()
-    # records, to review, approved, rejected, duplicates, edited, relabelled
-    cells = "<td>3</td><td>1</td><td>1</td><td>1</td><td>0</td><td>0</td><td>1</td>"
+    # sessions, turns, to review, approved, rejected, duplicates, edited, relabelled
+    cells = "<td>3</td><td>3</td><td>1</td><td>1</td><td>1</td><td>0</td><td>0</td><td>1</td>"
     assert f"<td>support</td>{cells}" in page
     assert '<progress class="histogram-bar" value="2" max="2">' in page
     assert '<progress class="histogram-bar" value="1" max="2">' in page

@@ -116,7 +116,7 @@ def test_the_workflow_comes_from_the_port_or_the_body_and_never_goes_upstream(
     assert wait_for_row(proc, by_port.headers["x-request-id"])["workflow"] == "port-flow"
     assert wait_for_row(proc, by_body.headers["x-request-id"])["workflow"] == "body-flow"
     summary = manage(proc, "export_chatml", "--out", str(tmp_path), "--workflow", "body-flow")
-    assert "1 records in 1 files, 0 skipped" in summary
+    assert "1 sessions (1 turns) in 1 files, 0 skipped" in summary
     [record] = [
         json.loads(x)
         for x in (tmp_path / "body-flow" / "conversations.jsonl").read_text().splitlines()

@@ -56,7 +56,7 @@ def test_it_writes_one_jsonl_file_per_workflow_in_the_exact_format(tmp_path):
     conversation("support", when=T0 + timedelta(minutes=1), content="Second")
     conversation("default", when=T0)
     summary = export(tmp_path)
-    assert summary.strip() == f"Exported 3 records in 2 files, 0 skipped to {tmp_path}"
+    assert summary.strip() == f"Exported 3 sessions (3 turns) in 2 files, 0 skipped to {tmp_path}"
     support = read(tmp_path / "support" / "conversations.jsonl")
     assert support[0] == {
         "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "re: Hi"}],
@@ -87,13 +87,13 @@ def test_dedupe_skips_identical_conversations(tmp_path):
     conversation(content="same", when=T0 + timedelta(seconds=5))
     conversation(content="other")
     summary = export(tmp_path, "--dedupe")
-    assert "2 records in 1 files, 1 skipped" in summary
+    assert "2 sessions (2 turns) in 1 files, 1 skipped" in summary
 
 
 def test_an_unsafe_workflow_name_is_never_a_path(tmp_path):
     conversation("../../escape")
     summary = export(tmp_path)
-    assert "0 records in 0 files, 1 skipped" in summary
+    assert "0 sessions (0 turns) in 0 files, 1 skipped" in summary
     assert not (tmp_path.parent / "escape").exists()
 
 
