@@ -6,10 +6,11 @@ should try again (x-should-retry) and rests upstreams that ask for a pause."""
 from __future__ import annotations
 
 import httpx
+import ollama
 import openai
 import pytest
 
-from tests.e2e.procs import start_fake, start_gateway
+from tests.e2e.procs import free_port, start_fake, start_gateway
 
 pytestmark = pytest.mark.e2e
 
@@ -73,3 +74,38 @@ def test_one_client_call_costs_a_lone_failing_upstream_at_most_three_requests(lo
     assert 1 <= attempts <= 3
     if status == 500:
         assert attempts == 1  # a 500 is the server's answer: never run twice
+
+
+@pytest.fixture(scope="module")
+def burst(e2e_dir):
+    """A gateway whose only upstream has just been put in cooldown by a burst of errors."""
+    fake, fake_url = start_fake(e2e_dir, "burst", models="tiny-model")
+    ollama_port = free_port()
+    gateway, url = start_gateway(
+        e2e_dir,
+        fake_url,
+        COOLDOWN_FAILURES="2",
+        COOLDOWN_SECONDS="60",
+        MAX_ATTEMPTS="1",
+        OLLAMA_PORT=str(ollama_port),
+        OLLAMA_UPSTREAM_URL=f"http://127.0.0.1:{free_port()}",
+    )
+    for _ in range(2):
+        body = {"model": "echo+status:502", "messages": [{"role": "user", "content": "hi"}]}
+        assert httpx.post(f"{url}/v1/chat/completions", json=body).status_code == 502
+    yield url, f"http://127.0.0.1:{ollama_port}"
+    gateway.stop()
+    fake.stop()
+
+
+def test_model_lists_still_answer_while_the_only_upstream_rests(burst):
+    url, ollama_url = burst
+    assert 'llmproxy_upstream_up{upstream="default"} 0.0' in httpx.get(f"{url}/metrics").text
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="anything", max_retries=0)
+    assert "tiny-model" in [m.id for m in client.models.list()]
+    assert "tiny-model" in [m.model for m in ollama.Client(host=ollama_url).list().models]
+    # and chat still goes to the resting upstream, since it is the only one
+    reply = client.chat.completions.create(
+        model="echo", messages=[{"role": "user", "content": "still here"}]
+    )
+    assert reply.choices[0].message.content == "still here"
