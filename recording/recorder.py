@@ -22,7 +22,7 @@ from recording.redact import (
 )
 from routing.core.exchange import OK, Exchange
 from routing.models import compress
-from routing.streams import tokens
+from routing.pipeline.usage import count_tokens, reported_usage
 
 log = logging.getLogger(__name__)
 ERROR_LIMIT = 2000
@@ -54,27 +54,16 @@ def start_fields(exchange: Exchange) -> dict:
     }
 
 
-def _reported(exchange: Exchange) -> tuple[int, int] | None:
-    usage = exchange.usage or {}
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    return (prompt, completion) if isinstance(prompt, int) and isinstance(completion, int) else None
-
-
 def counting_model(exchange: Exchange) -> str | None:
     """The model whose tokenizer the finished row will need, if the upstream gave no usage."""
-    return None if _reported(exchange) else exchange.decision.model
+    return None if reported_usage(exchange) else exchange.decision.model
 
 
 def _usage_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]:
-    if reported := _reported(exchange):
+    if reported := reported_usage(exchange):
         return *reported, bool(exchange.usage.get("estimated"))
     try:
-        model = exchange.decision.model
-        reply = exchange.reply.message()
-        text = reply["content"] + "".join(
-            c["function"]["arguments"] for c in reply.get("tool_calls", ())
-        )
-        return tokens.count_prompt(exchange.body, model), tokens.count_text(text, model), True
+        return *count_tokens(exchange), True
     except Exception:  # counting is a best effort: a row without counts beats no row
         log.warning("could not count tokens for %s", exchange.id, exc_info=True)
         return None, None, False

@@ -26,6 +26,7 @@ from routing.core.errors import (
     upstream_error_body,
 )
 from routing.core.exchange import CANCELLED, ERROR, OK, Exchange
+from routing.pipeline.usage import client_usage, reported_usage, usage_counts
 from routing.streams.chunks import CHAT, transform_completion
 from routing.streams.sse import SSEDecoder, SSEEvent
 from routing.upstreams import slots
@@ -116,6 +117,10 @@ async def complete(exchange: Exchange) -> tuple[dict, httpx.Response]:
     exchange.usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
     exchange.status = response.status_code
     exchange.reply.feed_completion(data)
+    if exchange.kind in UPSTREAM_PATHS and reported_usage(exchange) is None:
+        # Clients expect usage on a whole reply: the gateway's count when the upstream's is
+        # missing (the row keeps it marked estimated).
+        data["usage"] = client_usage(*await usage_counts(exchange))
     return data, response
 
 

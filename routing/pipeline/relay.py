@@ -24,6 +24,12 @@ from routing.pipeline.calls import (
     finish_error,
     finish_ok,
 )
+from routing.pipeline.usage import (
+    client_asked_for_usage,
+    client_usage,
+    reported_usage,
+    usage_counts,
+)
 from routing.streams.chunks import ChunkTransformer
 from routing.streams.sse import SSEEvent
 from routing.upstreams.health import health
@@ -68,10 +74,76 @@ def has_text(chunk: dict) -> bool:
     return False
 
 
-def hide_usage(chunk: dict) -> bool:
-    """Drop usage the client did not ask for; False when nothing is left to send."""
-    chunk.pop("usage", None)
-    return bool(chunk.get("choices"))
+def finishes(chunk: dict) -> bool:
+    return any(
+        isinstance(c, dict) and c.get("finish_reason") is not None
+        for c in chunk.get("choices") or ()
+    )
+
+
+def is_usage_only(chunk: object) -> bool:
+    return (
+        isinstance(chunk, dict)
+        and isinstance(chunk.get("usage"), dict)
+        and not chunk.get("choices")
+    )
+
+
+class AskedUsage:
+    """What the gateway's own request for usage added to a stream the client asked without
+    it, taken out again, and nothing else.
+
+    The gateway asks for usage on every stream (for the log). The usage-only chunk that this
+    adds goes; whatever else the upstream put on it (llama.cpp's `timings`, which it sends on
+    the final chunk when not asked for usage) moves onto the final chunk the client gets, so
+    that chunk is held until the next event. A usage the upstream sends on a chunk with
+    choices, asked or not (llama.cpp's completions streams), reaches the client as it would
+    directly.
+    """
+
+    def __init__(self) -> None:
+        self.held: dict | None = None
+
+    def take(self, chunk: dict) -> list[dict]:
+        """The chunks to send now, in order (a final chunk is kept back)."""
+        if chunk.get("usage", ...) is None:
+            del chunk["usage"]  # `"usage": null` on every chunk, only because we asked
+        if is_usage_only(chunk):
+            if self.held is not None:
+                for key, value in chunk.items():
+                    if key not in ("choices", "usage"):
+                        self.held.setdefault(key, value)
+            return []
+        out = self.flush()
+        if finishes(chunk):
+            self.held = chunk
+        else:
+            out.append(chunk)
+        return out
+
+    def flush(self) -> list[dict]:
+        held, self.held = self.held, None
+        return [held] if held is not None else []
+
+
+class PassAll:
+    """The client asked for usage (or the gateway did not): every chunk goes as it is."""
+
+    def take(self, chunk: dict) -> list[dict]:
+        return [chunk]
+
+    def flush(self) -> list[dict]:
+        return []
+
+
+def usage_chunk(template: dict, prompt: int, completion: int) -> dict:
+    """The final usage-only chunk, as an upstream that counts would have sent it."""
+    fields = ("id", "object", "created", "model", "system_fingerprint")
+    return {
+        **{k: template[k] for k in fields if k in template},
+        "choices": [],
+        "usage": client_usage(prompt, completion),
+    }
 
 
 async def relay(
@@ -83,6 +155,8 @@ async def relay(
 ) -> AsyncIterator[bytes]:
     """Yield the client's bytes for each upstream event; the exchange is finished here."""
     transformer = ChunkTransformer(exchange.decision.transforms, exchange.kind)
+    passing = AskedUsage() if exchange.hide_usage else PassAll()
+    last: dict = {}
     try:
         event = first
         while event is not None:
@@ -101,13 +175,17 @@ async def relay(
                 finish_error(exchange, str(chunk["error"])[:500], exchange.status)
                 yield deliver(exchange, out.upstream_error(event, chunk["error"]))
                 return
-            data = out.chunk(chunk) if relay_chunk(exchange, transformer, chunk) else None
-            if data is not None:
-                yield deliver(exchange, data)
+            if relay_chunk(exchange, transformer, chunk):
+                last = chunk
+                for ready in passing.take(chunk):
+                    if (data := out.chunk(ready)) is not None:
+                        yield deliver(exchange, data)
             event = await anext(events, None)
-        for extra in transformer.finish():
+        extras = transformer.finish()
+        for extra in extras:
             exchange.reply.feed_chunk(extra)
-            if (data := out.chunk(extra)) is not None:
+        for ready in [*passing.flush(), *extras, *await counted_usage(exchange, last)]:
+            if (data := out.chunk(ready)) is not None:
                 yield deliver(exchange, data)
         finish_ok(exchange)
         yield deliver(exchange, await out.done(exchange))
@@ -138,12 +216,20 @@ def relay_chunk(exchange: Exchange, transformer: ChunkTransformer, chunk: object
         exchange.first_token_at = perf_counter()
     if isinstance(chunk.get("usage"), dict):
         exchange.usage = chunk["usage"]
-        if exchange.hide_usage and not hide_usage(chunk):
-            return False
+    if is_usage_only(chunk):
+        return True
     if not transformer.apply(chunk):
         return False
     exchange.reply.feed_chunk(chunk)
     return True
+
+
+async def counted_usage(exchange: Exchange, template: dict) -> list[dict]:
+    """The gateway's count as a final usage chunk, for a client that asked for usage from
+    an upstream that reported none."""
+    if not client_asked_for_usage(exchange) or reported_usage(exchange) is not None:
+        return []
+    return [usage_chunk(template, *await usage_counts(exchange))]
 
 
 async def replay(exchange: Exchange, chunks: list[dict], out: StreamFormat) -> AsyncIterator[bytes]:
