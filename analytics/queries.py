@@ -45,6 +45,7 @@ class LogFilter(Schema):
 
     model: str = ""
     service: str = ""
+    service_type: str = ""  # the same, by the name the routers this gateway replaces use
     status: int | None = None
     state: str = ""
     workflow: str = ""
@@ -68,8 +69,8 @@ class LogFilter(Schema):
     def apply(self, rows):
         if self.model:
             rows = rows.filter(Q(model_in=self.model) | Q(model_out=self.model))
-        if self.service:
-            rows = rows.filter(service=self.service)
+        if self.service or self.service_type:
+            rows = rows.filter(service=self.service or self.service_type)
         if self.status is not None:
             rows = rows.filter(status=self.status)
         if self.state:
