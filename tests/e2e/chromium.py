@@ -78,8 +78,10 @@ def install_with_playwright() -> bool:
     done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if done.returncode != 0:  # its last line says why (no network, no disk space…)
         lines = done.stderr.strip().splitlines()
-        print(f"Playwright's download failed: {lines[0] if lines else done.returncode}",
-              file=sys.stderr)
+        print(
+            f"Playwright's download failed: {lines[0] if lines else done.returncode}",
+            file=sys.stderr,
+        )
     return done.returncode == 0
 
 
