@@ -26,9 +26,10 @@ from routing.core.errors import (
     upstream_error_body,
 )
 from routing.core.exchange import CANCELLED, ERROR, OK, Exchange
-from routing.pipeline.usage import client_usage, reported_usage, usage_counts
+from routing.pipeline.usage import reported_usage, usage_counts
 from routing.streams.chunks import CHAT, transform_completion
 from routing.streams.sse import SSEDecoder, SSEEvent
+from routing.streams.usage import client_usage
 from routing.upstreams import slots
 from routing.upstreams.attempts import with_attempts
 from routing.upstreams.client import build_request, client_response_headers, get_client

@@ -43,15 +43,6 @@ async def usage_counts(exchange: Exchange) -> tuple[int, int]:
     return prompt, completion
 
 
-def client_usage(prompt: int, completion: int) -> dict:
-    """Usage in OpenAI's shape, as a client reads it."""
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-
-
 def client_asked_for_usage(exchange: Exchange) -> bool:
     """Did the client's stream ask for a usage chunk (`stream_options.include_usage`)?"""
     options = exchange.client_body.get("stream_options")
