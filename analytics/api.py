@@ -47,7 +47,9 @@ def logs(request: HttpRequest, q: Query[LogQuery]) -> dict:
 
 @router.get("/logs/{uuid:request_id}", summary="One request with its bodies")
 def log_detail(request: HttpRequest, request_id: str) -> dict:
-    row = get_object_or_404(RequestLog.objects.values(*queries.LOG_FIELDS), pk=request_id)
+    fields = (*queries.LOG_FIELDS, "attempts")
+    row = get_object_or_404(RequestLog.objects.values(*fields), pk=request_id)
+    row["attempts"] = row["attempts"] or []  # one try (or none) is not listed
     body = RequestBody.objects.filter(pk=request_id).first()
     conversation = (
         Conversation.objects.filter(request_id=request_id)
@@ -72,6 +74,7 @@ def inflight(request: HttpRequest) -> dict:
 @router.get("/stats", summary="Totals, by service and model, last hour")
 def stats(request: HttpRequest, range: str = "all", key: str | None = None) -> dict:
     data = range_stats.stats(range if range in range_stats.RANGES else "all", key=key)
+    data.update(range_stats.flat_counts(data, key))
     data["recording"] = {
         "enabled": settings.ENABLE_LOGGING,
         "queued": writer.stats.queued,

@@ -47,6 +47,7 @@ class LogFilter(Schema):
 
     model: str = ""
     service: str = ""
+    service_type: str = ""  # the same, by the name the routers this gateway replaces use
     kind: str = ""  # chat, text, embeddings, passthrough, ...
     status: int | None = None
     state: str = ""
@@ -71,8 +72,8 @@ class LogFilter(Schema):
     def apply(self, rows):
         if self.model:
             rows = rows.filter(Q(model_in=self.model) | Q(model_out=self.model))
-        if self.service:
-            rows = rows.filter(service=self.service)
+        if self.service or self.service_type:
+            rows = rows.filter(service=self.service or self.service_type)
         if self.kind:
             rows = rows.filter(kind=self.kind)
         if self.status is not None:

@@ -7,6 +7,7 @@ percentiles come from a sample: the latest finished requests of the range.
 
 from __future__ import annotations
 
+import pkgutil
 import statistics
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+import routing.apis
 from recording.models import HourlyStat, RequestLog, State
 from recording.rollup import SUMS, hour_of
 
@@ -171,6 +173,33 @@ def stats(range_name: str = "all", now: datetime | None = None, key: str | None 
         "by_model": [{"model": m, **summarize(v)} for m, v in models],
         "inflight": RequestLog.objects.filter(state=State.IN_PROGRESS).count(),
         "last_hour": summarize(total(range_sums(now - timedelta(hours=1), now, key=key))),
+    }
+
+
+def known_services() -> set[str]:
+    """The client APIs this gateway serves (a package each under routing/apis/) and every
+    service its statistics have seen."""
+    packages = {m.name for m in pkgutil.iter_modules(routing.apis.__path__) if m.ispkg}
+    seen = HourlyStat.objects.values_list("service", flat=True).distinct()
+    return packages | set(seen)
+
+
+def flat_counts(data: dict, key: str | None = None, now: datetime | None = None) -> dict:
+    """The flat integers that scripts written for the routers this gateway replaces read,
+    from what `stats()` answered: total_requests and <service>_requests (finished requests
+    of the range, a count for every service), recent_requests (the last 24 hours) and
+    inflight_requests."""
+    now = now or timezone.now()
+    by_service = data["by_service"]
+    if data["range"] == "24h":
+        recent = data["total"]["requests"]
+    else:
+        recent = total(range_sums(now - timedelta(days=1), now, key=key))[0]
+    return {
+        "total_requests": data["total"]["requests"],
+        **{f"{s}_requests": by_service.get(s, 0) for s in sorted(known_services() | {*by_service})},
+        "recent_requests": recent,
+        "inflight_requests": data["inflight"],
     }
 
 

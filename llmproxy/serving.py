@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import os
 import socket
 import sys
 from dataclasses import dataclass
 
 from django.conf import settings
+
+from llmproxy.console import WORKER_SIGNALS, attached_to_terminal, start_console
 
 SERVERS = ("uvicorn", "daphne")
 DEFAULT_SERVER = "uvicorn"
@@ -73,14 +76,16 @@ def check_workers(server: str, workers: int) -> str | None:
     return None
 
 
-def serve(server: str, found: list[Listener], workers: int = 1) -> None:
+def serve(server: str, found: list[Listener], workers: int = 1, console: bool = False) -> None:
+    """Serve until stopped; with `console`, read the operator's commands when attached to
+    a terminal (see llmproxy.console)."""
     if server == "daphne":
-        serve_daphne(found)
+        serve_daphne(found, console)
     else:
-        serve_uvicorn(found, workers)
+        serve_uvicorn(found, workers, console)
 
 
-def serve_uvicorn(found: list[Listener], workers: int = 1) -> None:
+def serve_uvicorn(found: list[Listener], workers: int = 1, console: bool = False) -> None:
     """One process, or `workers` processes sharing the listening sockets."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
@@ -105,13 +110,27 @@ def serve_uvicorn(found: list[Listener], workers: int = 1) -> None:
 
         # Before the workers start: each adds its figures there; a scrape sums them.
         use_multiprocess_dir(settings.DATA_DIR / "metrics" / str(found[0].port))
-        Multiprocess(config, sockets=sockets).run()
+        supervisor = Multiprocess(config, sockets=sockets)
+        if console and attached_to_terminal():
+            os.environ[WORKER_SIGNALS] = "1"  # before the workers start: they inherit it
+            start_console(
+                supervisor.should_exit.set,  # what SIGTERM sets: workers end gracefully
+                lambda: [p.pid for p in supervisor.processes if p.pid],
+            )
+        supervisor.run()
     else:
-        uvicorn.Server(config).run(sockets=sockets)
+        server = uvicorn.Server(config)
+        if console:
+            # What SIGTERM sets, without the signal itself: the exit status stays 0.
+            start_console(lambda: setattr(server, "should_exit", True))
+        server.run(sockets=sockets)
 
 
-def serve_daphne(found: list[Listener]) -> None:
+def serve_daphne(found: list[Listener], console: bool = False) -> None:
     from daphne.cli import CommandLineInterface
+
+    if console:
+        start_console()
 
     endpoints = []
     for listener in found:

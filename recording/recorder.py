@@ -22,6 +22,7 @@ from recording.redact import (
 )
 from routing.core.exchange import EMBEDDINGS, OK, PASSTHROUGH, Exchange
 from routing.models import compress
+from routing.pipeline.usage import count_tokens, reported_usage
 from routing.streams import tokens
 
 log = logging.getLogger(__name__)
@@ -59,12 +60,6 @@ def bytes_in(exchange: Exchange) -> int:
     return exchange.bytes_in if exchange.bytes_in is not None else len(exchange.raw_request)
 
 
-def _reported(exchange: Exchange) -> tuple[int, int] | None:
-    usage = exchange.usage or {}
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    return (prompt, completion) if isinstance(prompt, int) and isinstance(completion, int) else None
-
-
 def _reported_prompt(exchange: Exchange) -> int | None:
     prompt = (exchange.usage or {}).get("prompt_tokens")
     return prompt if isinstance(prompt, int) else None
@@ -76,7 +71,7 @@ def counting_model(exchange: Exchange) -> str | None:
         return None  # counted only when the upstream says
     if exchange.kind == EMBEDDINGS:
         return None if _reported_prompt(exchange) is not None else exchange.decision.model
-    return None if _reported(exchange) else exchange.decision.model
+    return None if reported_usage(exchange) else exchange.decision.model
 
 
 def _embedding_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]:
@@ -101,15 +96,10 @@ def _usage_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]:
             completion if isinstance(completion, int) else None,
             False,
         )
-    if reported := _reported(exchange):
+    if reported := reported_usage(exchange):
         return *reported, bool(exchange.usage.get("estimated"))
     try:
-        model = exchange.decision.model
-        reply = exchange.reply.message()
-        text = reply["content"] + "".join(
-            c["function"]["arguments"] for c in reply.get("tool_calls", ())
-        )
-        return tokens.count_prompt(exchange.body, model), tokens.count_text(text, model), True
+        return *count_tokens(exchange), True
     except Exception:  # counting is a best effort: a row without counts beats no row
         log.warning("could not count tokens for %s", exchange.id, exc_info=True)
         return None, None, False

@@ -36,7 +36,7 @@ from routing.rules.engine import (
     UpstreamSpec,
     normalize_base_url,
 )
-from routing.rules.patterns import compile_model_pattern, parse_network
+from routing.rules.patterns import FROM_START, compile_model_pattern, parse_network
 from routing.rules.rates import parse_rate
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def build_rules() -> RuleSet:
     exact: dict[str, str] = {}
     regex: list[MappingRule] = []
     for row in ModelMapping.objects.filter(enabled=True).order_by("position", "id"):
-        pattern = compile_model_pattern(row.pattern)
+        pattern = compile_model_pattern(row.pattern, FROM_START)
         if pattern.exact is not None:
             exact.setdefault(pattern.exact, row.replacement)
         else:

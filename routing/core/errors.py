@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import orjson
 
 
@@ -73,6 +75,18 @@ class UpstreamTimeoutError(GatewayError):
     status = 504
     type = "upstream_error"
     code = "upstream_timeout"
+
+
+class UpstreamRestingError(GatewayError):
+    """Every target asked for a pause (429 or 503 with Retry-After) that is not over yet:
+    answered by the gateway with the upstream's status, nothing sent."""
+
+    type = "upstream_error"
+    code = "upstream_resting"
+
+    def __init__(self, status: int, message: str, seconds: float) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(math.ceil(seconds), 1))})
+        self.status = status
 
 
 class UpstreamStatusError(GatewayError):

@@ -23,6 +23,7 @@ user message (or prompt).
     hang-after:N    stream N events, then go silent
     drop-after:N    stream N events, then drop the connection
     status:CODE     answer with that error status (429 carries Retry-After: 7)
+    retry-after:S   send Retry-After: S with the error status (empty: none)
     text-error:CODE answer with that status and a plain-text body
     malformed       send a line that is not JSON after the first event
     no-usage        leave out token usage

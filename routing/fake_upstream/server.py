@@ -117,7 +117,7 @@ class FakeUpstream:
             return
         for key, text_body in (("status", False), ("text-error", True)):
             if key in how:
-                return await self.error(send, int(how[key]), text_body)
+                return await self.error(send, int(how[key]), text_body, how.get("retry-after"))
         try:
             if "agent" in how:
                 text, call = agent_turn(body)
@@ -138,8 +138,9 @@ class FakeUpstream:
             return await self.json(send, 200, data)
         await self.stream(send, body, parts, how, chat, gone)
 
-    async def error(self, send, status: int, plain: bool) -> None:
-        extra = [(b"retry-after", b"7")] if status == 429 else []
+    async def error(self, send, status: int, plain: bool, retry_after: str | None = None) -> None:
+        retry_after = retry_after if retry_after is not None else ("7" if status == 429 else "")
+        extra = [(b"retry-after", retry_after.encode())] if retry_after else []
         if plain:
             await send(
                 {

@@ -99,7 +99,7 @@ class Route(models.Model):
         max_length=300,
         blank=True,
         validators=[validate_model_pattern],
-        help_text="Exact name, or /regex/ matched against the whole name.",
+        help_text="Exact name, or /regex/ found anywhere in the name (^ and $ anchor it).",
     )
     match_source = models.CharField(
         "client address",
@@ -151,8 +151,14 @@ class Route(models.Model):
 
 class ModelMapping(models.Model):
     position = models.PositiveIntegerField(default=0, db_index=True)
-    pattern = models.CharField(max_length=300, validators=[validate_model_pattern])
-    replacement = models.CharField(max_length=300)
+    pattern = models.CharField(
+        max_length=300,
+        validators=[validate_model_pattern],
+        help_text="Exact name, or /regex/ matched from the start of the name.",
+    )
+    replacement = models.CharField(
+        max_length=300, help_text="The whole new model name; \\1 refers to a regex group."
+    )
     enabled = models.BooleanField(default=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
 
@@ -201,7 +207,8 @@ class GatewayKey(models.Model):
     allowed_models = models.TextField(
         blank=True,
         validators=[validate_model_patterns],
-        help_text="One exact name or /regex/ per line; empty allows every model.",
+        help_text="One exact name or /regex/ (found anywhere in the name) per line; "
+        "empty allows every model.",
     )
     rate_limit = models.CharField(
         max_length=32,

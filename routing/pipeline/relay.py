@@ -24,8 +24,10 @@ from routing.pipeline.calls import (
     finish_error,
     finish_ok,
 )
+from routing.pipeline.usage import client_asked_for_usage, reported_usage, usage_counts
 from routing.streams.chunks import ChunkTransformer
 from routing.streams.sse import SSEEvent
+from routing.streams.usage import AskedUsage, PassAll, is_usage_only, usage_chunk
 from routing.upstreams.health import health
 
 DONE = b"data: [DONE]\n\n"
@@ -68,12 +70,6 @@ def has_text(chunk: dict) -> bool:
     return False
 
 
-def hide_usage(chunk: dict) -> bool:
-    """Drop usage the client did not ask for; False when nothing is left to send."""
-    chunk.pop("usage", None)
-    return bool(chunk.get("choices"))
-
-
 async def relay(
     exchange: Exchange,
     response: httpx.Response,
@@ -83,6 +79,8 @@ async def relay(
 ) -> AsyncIterator[bytes]:
     """Yield the client's bytes for each upstream event; the exchange is finished here."""
     transformer = ChunkTransformer(exchange.decision.transforms, exchange.kind)
+    passing = AskedUsage() if exchange.hide_usage else PassAll()
+    last: dict = {}
     try:
         event = first
         while event is not None:
@@ -101,13 +99,17 @@ async def relay(
                 finish_error(exchange, str(chunk["error"])[:500], exchange.status)
                 yield deliver(exchange, out.upstream_error(event, chunk["error"]))
                 return
-            data = out.chunk(chunk) if relay_chunk(exchange, transformer, chunk) else None
-            if data is not None:
-                yield deliver(exchange, data)
+            if relay_chunk(exchange, transformer, chunk):
+                last = chunk
+                for ready in passing.take(chunk):
+                    if (data := out.chunk(ready)) is not None:
+                        yield deliver(exchange, data)
             event = await anext(events, None)
-        for extra in transformer.finish():
+        extras = transformer.finish()
+        for extra in extras:
             exchange.reply.feed_chunk(extra)
-            if (data := out.chunk(extra)) is not None:
+        for ready in [*passing.flush(), *extras, *await counted_usage(exchange, last)]:
+            if (data := out.chunk(ready)) is not None:
                 yield deliver(exchange, data)
         finish_ok(exchange)
         yield deliver(exchange, await out.done(exchange))
@@ -141,12 +143,20 @@ def relay_chunk(exchange: Exchange, transformer: ChunkTransformer, chunk: object
         exchange.first_token_at = perf_counter()
     if isinstance(chunk.get("usage"), dict):
         exchange.usage = chunk["usage"]
-        if exchange.hide_usage and not hide_usage(chunk):
-            return False
+    if is_usage_only(chunk):
+        return True
     if not transformer.apply(chunk):
         return False
     exchange.reply.feed_chunk(chunk)
     return True
+
+
+async def counted_usage(exchange: Exchange, template: dict) -> list[dict]:
+    """The gateway's count as a final usage chunk, for a client that asked for usage from
+    an upstream that reported none."""
+    if not client_asked_for_usage(exchange) or reported_usage(exchange) is not None:
+        return []
+    return [usage_chunk(template, *await usage_counts(exchange))]
 
 
 async def replay(exchange: Exchange, chunks: list[dict], out: StreamFormat) -> AsyncIterator[bytes]:

@@ -1,9 +1,11 @@
 """Pure routing decisions over frozen, precompiled rules.
 
 Order: routes in order, first match wins (a route with both a model pattern and
-an address needs both); a matching route's model rewrite beats the model map;
-the model map applies otherwise (an exact entry beats a regex); a request that
-no route claims goes to the default upstream.
+an address needs both; a route's regex matches anywhere in the name); a matching
+route's model rewrite beats the model map; the model map applies otherwise (an exact
+entry beats a regex, which matches from the start of the name and whose expanded
+replacement becomes the whole model); a request that no route claims goes to the
+default upstream.
 """
 
 from __future__ import annotations

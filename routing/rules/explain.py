@@ -54,8 +54,7 @@ class Explanation:
 
 def _why_not(route, model: str, address) -> str:
     if route.model is not None and route.model.match(model) is None:
-        kind = "regex" if route.model.exact is None else "name"
-        return f"model {model!r} does not match the {kind} {route.model.source}"
+        return f"model {model!r} does not match {route.model.describe()}"
     if route.network is not None:
         if address is None:
             return "the client address is not an IP address"
@@ -66,10 +65,20 @@ def _why_not(route, model: str, address) -> str:
 def _what_matched(route) -> str:
     parts = []
     if route.model is not None:
-        parts.append(f"model matches {route.model.source}")
+        parts.append(f"model matches {route.model.describe()}")
     if route.network is not None:
         parts.append(f"client is in {route.network}")
     return " and ".join(parts) or "matches every request"
+
+
+def _what_mapped(rules: RuleSet, decision: Decision, model: str) -> str:
+    entry = next((r.pattern for r in rules.regex_map if r.pattern.source == decision.mapping), None)
+    if entry is None:
+        return f"the exact name {decision.mapping!r} maps {model!r} to {decision.model!r}"
+    return (
+        f"{entry.describe()} maps {model!r} to {decision.model!r}"
+        " (the whole model becomes the replacement)"
+    )
 
 
 def explain(rules: RuleSet, model: str, client: str) -> Explanation:
@@ -92,9 +101,7 @@ def explain(rules: RuleSet, model: str, client: str) -> Explanation:
     if matched is not None and matched.rewrite:
         result.steps.append(Step("model map", False, "not used: the route's rewrite wins"))
     elif decision.mapping is not None:
-        result.steps.append(
-            Step("model map", True, f"{decision.mapping} maps {model!r} to {decision.model!r}")
-        )
+        result.steps.append(Step("model map", True, _what_mapped(rules, decision, model)))
     else:
         result.steps.append(Step("model map", False, f"no entry applies to {model!r}"))
     return result

@@ -1,6 +1,11 @@
 """Pure matching of model names and client addresses.
 
-A model pattern is an exact name, or `/regex/` matched against the whole name.
+A model pattern is an exact name, or a `/regex/` matched the way the routers this gateway
+replaces match it, so that their configurations route the same here:
+- in routes and gateway keys' allowed models, a regex matches when it is found anywhere in
+  the name (`/llama/` matches `meta-llama-3`; anchor it with `^` and `$` to say more);
+- in the model map, a regex matches from the start of the name (`/gpt/` maps `gpt-4o`, not
+  `my-gpt`), and the whole name becomes the expanded replacement.
 Regexes run on RE2 (google-re2), whose matching time is linear in the input:
 no pattern can run away, whatever a user types into a route.
 """
@@ -28,6 +33,14 @@ def is_regex(pattern: str) -> bool:
     return len(pattern) >= 2 and pattern.startswith("/") and pattern.endswith("/")
 
 
+ANYWHERE = "anywhere"  # routes, gateway keys: found anywhere in the name (re.search)
+FROM_START = "from_start"  # the model map: matched from the start of the name (re.match)
+HOW_REGEXES_MATCH = {
+    ANYWHERE: "found anywhere in the name",
+    FROM_START: "matched from the start of the name",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ModelPattern:
     """Matches a model name; `groups` of a match feed `\\1` or `\\g<name>` in templates."""
@@ -35,19 +48,29 @@ class ModelPattern:
     source: str
     exact: str | None
     regex: object | None
+    how: str = ANYWHERE  # for a regex: ANYWHERE or FROM_START
 
     def match(self, model: str) -> object | None:
         if self.exact is not None:
             return True if model == self.exact else None
-        return self.regex.fullmatch(model)
+        if self.how == FROM_START:
+            return self.regex.match(model)
+        return self.regex.search(model)
+
+    def describe(self) -> str:
+        """What this pattern is and how it matches, for explanations."""
+        if self.exact is not None:
+            return f"the exact name {self.exact!r}"
+        return f"the regex {self.source} ({HOW_REGEXES_MATCH[self.how]})"
 
 
-def compile_model_pattern(pattern: str) -> ModelPattern:
+def compile_model_pattern(pattern: str, how: str = ANYWHERE) -> ModelPattern:
+    """An exact name or a `/regex/`; `how` says how a regex matches (see the module's doc)."""
     pattern = pattern.strip()
     if not pattern:
         raise PatternError("the model pattern is empty")
     if not is_regex(pattern):
-        return ModelPattern(pattern, pattern, None)
+        return ModelPattern(pattern, pattern, None, how)
     body = pattern[1:-1]
     if not body:
         raise PatternError("the regex between the slashes is empty")
@@ -56,7 +79,7 @@ def compile_model_pattern(pattern: str) -> ModelPattern:
     except re2.error as exc:
         message = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         raise PatternError(f"invalid regex {pattern}: {message}") from None
-    return ModelPattern(pattern, None, regex)
+    return ModelPattern(pattern, None, regex, how)
 
 
 def check_template(template: str, pattern: ModelPattern) -> None:

@@ -32,27 +32,49 @@ async def fetch_models(upstream: UpstreamSpec, headers: list[tuple[str, str]]) -
     return [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
 
-async def list_models(request: HttpRequest, headers: list[tuple[str, str]]) -> dict:
-    """The model list, asked with the client's headers (minus its gateway key)."""
-    rules = await current_rules()
-    upstreams = [u for u in rules.upstreams if health.ready(u.name)]
+ALIASES_ONLY = "No upstream answered with its model list; these are the gateway's own aliases."
+
+
+async def ask_upstreams(
+    upstreams: list[UpstreamSpec], headers: list[tuple[str, str]]
+) -> list[list[dict]]:
+    """The model lists of those that answered (a failure is logged and left out)."""
     results = await asyncio.gather(
         *(fetch_models(u, headers) for u in upstreams), return_exceptions=True
     )
-    seen: dict[str, dict] = {}
+    answers = []
     for upstream, result in zip(upstreams, results, strict=True):
         if isinstance(result, BaseException):
             log.warning("model list of upstream %r unavailable: %s", upstream.name, result)
-            continue
-        for model in result:
-            seen.setdefault(model["id"], model)
-    if not seen and all(isinstance(r, BaseException) for r in results) and not rules.aliases:
+        else:
+            answers.append(result)
+    return answers
+
+
+async def list_models(request: HttpRequest, headers: list[tuple[str, str]]) -> dict:
+    """The model list, asked with the client's headers (minus its gateway key).
+
+    Upstreams in cooldown are asked only when none of the others answers, as chat tries
+    them only then. When nobody answers, the route aliases are listed and `notice` says so;
+    a 502 only when every upstream was asked, none answered and no alias exists.
+    """
+    rules = await current_rules()
+    ready = [u for u in rules.upstreams if health.ready(u.name)]
+    answers = await ask_upstreams(ready, headers)
+    if not answers:
+        resting = [u for u in rules.upstreams if u not in ready]
+        answers = await ask_upstreams(resting, headers)
+    if not answers and not rules.aliases:
         raise UpstreamUnreachableError("No upstream answered with its model list.")
+    seen: dict[str, dict] = {}
+    for model in (m for answer in answers for m in answer):
+        seen.setdefault(model["id"], model)
     for alias in rules.aliases:
         seen.setdefault(
             alias, {"id": alias, "object": "model", "created": 0, "owned_by": "llmproxy"}
         )
-    return {"object": "list", "data": list(seen.values())}
+    listed = {"object": "list", "data": list(seen.values())}
+    return listed if answers else {**listed, "notice": ALIASES_ONLY}
 
 
 class ModelNotFoundError(GatewayError):

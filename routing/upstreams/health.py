@@ -1,8 +1,13 @@
 """Health of the upstreams: failures put one in cooldown (skipped while another target can
-answer), then one request probes it.
+answer), then one request probes it; an upstream that asks for a pause (429 or 503 with
+Retry-After) rests that long, and no request is sent to it meanwhile.
 
-Each process keeps the state of the upstreams it talks to. With REDIS_URL a cooldown
-is also written to Redis, and every process reads the cooldowns of the others once a
+Only signs that an upstream is unwell count as failures: no connection, silence, 502, 503,
+504. One that answers a 500 or a 4xx is alive (llama.cpp's server answers 500 to some
+client mistakes), and so counts as a success.
+
+Each process keeps the state of the upstreams it talks to. With REDIS_URL cooldowns and
+rests are also written to Redis, and every process reads those of the others once a
 second, so a dead server is skipped by every worker and node, not learnt by each.
 """
 
@@ -20,6 +25,8 @@ from routing.core.shared_redis import redis_client
 
 log = logging.getLogger(__name__)
 PROBE_SECONDS = 60.0  # a probe that never reports back frees the way after this long
+MAX_REST_SECONDS = 120.0  # a longer Retry-After is honoured this long, then tried again
+UNWELL_STATUSES = frozenset({502, 503, 504})
 
 
 @dataclass
@@ -33,9 +40,11 @@ class State:
     last_failure: float = 0.0
     last_success: float = 0.0
     shared: bool = False  # the cooldown came from another process
+    rest_until: float = 0.0  # it asked for a pause (Retry-After) until then
+    rest_status: int = 503  # and said so with this status
 
     def status(self, now: float) -> str:
-        if self.cooldown_until > now:
+        if self.cooldown_until > now or self.rest_until > now:
             return "cooldown"
         if self.probing or self.cooldown_until:
             return "probing"
@@ -53,9 +62,23 @@ class Health:
         """May a request go there now? After a cooldown, one request at a time probes."""
         now = time.time() if now is None else now
         state = self.state(name)
-        if state.cooldown_until > now:
+        if state.cooldown_until > now or state.rest_until > now:
             return False
         return not (state.probing and now - state.probe_started < PROBE_SECONDS)
+
+    def resting(self, name: str, now: float | None = None) -> float:
+        """Seconds left of the pause this upstream asked for (0: none)."""
+        now = time.time() if now is None else now
+        return max(self.state(name).rest_until - now, 0.0)
+
+    def rest(self, name: str, seconds: float, status: int, error: str) -> None:
+        """The upstream asked for a pause (Retry-After): no request goes there meanwhile."""
+        state = self.state(name)
+        state.rest_until = time.time() + min(max(seconds, 0.0), MAX_REST_SECONDS)
+        state.rest_status = status
+        state.last_error, state.last_failure = error[:300], time.time()
+        log.warning("upstream %s asked for a pause of %gs (%d)", name, seconds, status)
+        publish(name, state.rest_until, status)
 
     def begin(self, name: str) -> None:
         """A request goes there; if its cooldown is over, this one is the probe."""
@@ -94,6 +117,14 @@ class Health:
             )
             publish(name, state.cooldown_until)
 
+    def answered(self, name: str, status: int, error: str) -> None:
+        """An error status came back: a failure if it shows the upstream unwell, else a sign
+        of life (a quick 500 or 4xx is the request's problem, not the server's)."""
+        if status in UNWELL_STATUSES:
+            self.failed(name, error)
+        elif status != 429:  # busy for now, but neither dead nor well: count nothing
+            self.succeeded(name)
+
     def busy(self, name: str) -> int:
         return self.state(name).inflight
 
@@ -105,7 +136,7 @@ class Health:
                 "status": s.status(now),
                 "failures": s.failures,
                 "inflight": s.inflight,
-                "cooldown_seconds": max(s.cooldown_until - now, 0),
+                "cooldown_seconds": max(s.cooldown_until - now, s.rest_until - now, 0),
                 "last_error": s.last_error,
                 "last_failure": s.last_failure or None,
                 "last_success": s.last_success or None,
@@ -116,49 +147,71 @@ class Health:
 
 health = Health()
 KEY = "llmproxy:cooldown:"
+REST_KEY = "llmproxy:rest:"
 _tasks: set[asyncio.Task] = set()
 
 
-def publish(name: str, until: float) -> None:
-    """Tell the other processes (in the background: never on the request's time)."""
+def publish(name: str, until: float, rest_status: int | None = None) -> None:
+    """Tell the other processes of a cooldown, or of a rest when `rest_status` is given
+    (in the background: never on the request's time)."""
     if not settings.REDIS_URL:
         return
     try:
-        task = asyncio.get_running_loop().create_task(_publish(name, until))
+        task = asyncio.get_running_loop().create_task(_publish(name, until, rest_status))
     except RuntimeError:  # no loop (a management command): nobody to tell
         return
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
 
 
-async def _publish(name: str, until: float) -> None:
+async def _publish(name: str, until: float, rest_status: int | None) -> None:
+    if rest_status is None:
+        key, value = KEY + name, str(until)
+    else:
+        key, value = REST_KEY + name, f"{until} {rest_status}"
     try:
         if until > time.time():
-            await redis_client().set(KEY + name, until, exat=int(until) + 1)
+            await redis_client().set(key, value, exat=int(until) + 1)
         else:
-            await redis_client().delete(KEY + name)
+            await redis_client().delete(key)
     except Exception as exc:  # Redis away: each process still learns by itself
         log.warning("could not share the health of %s: %s", name, exc)
 
 
+async def read_shared(prefix: str) -> dict[str, str]:
+    names = [k.decode()[len(prefix) :] async for k in redis_client().scan_iter(prefix + "*")]
+    values = await redis_client().mget([prefix + n for n in names]) if names else []
+    return {n: v.decode() for n, v in zip(names, values, strict=True) if v}
+
+
+def adopt_shared(cooldowns: dict[str, str], rests: dict[str, str], now: float) -> None:
+    """Take the cooldowns and rests other processes learnt, when longer than ours."""
+    for name, value in cooldowns.items():
+        until, state = float(value), health.state(name)
+        if until > now and until > state.cooldown_until:
+            state.cooldown_until, state.shared = until, True
+    for name, value in rests.items():
+        until, _, status = value.partition(" ")
+        state = health.state(name)
+        if float(until) > now and float(until) > state.rest_until:
+            state.rest_until, state.rest_status = float(until), int(status or 503)
+
+
 async def follow_shared_health(interval: float = 1.0) -> None:
-    """Read the cooldowns other processes wrote (with REDIS_URL)."""
+    """Read the cooldowns and rests other processes wrote (with REDIS_URL)."""
     while settings.REDIS_URL:
         await asyncio.sleep(interval)
         try:
-            names = [k.decode()[len(KEY) :] async for k in redis_client().scan_iter(KEY + "*")]
-            values = await redis_client().mget([KEY + n for n in names]) if names else []
+            cooldowns, rests = await read_shared(KEY), await read_shared(REST_KEY)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # Redis away for a moment
             log.debug("could not read shared health: %s", exc)
             continue
-        now = time.time()
-        for name, value in zip(names, values, strict=True):
-            until = float(value or 0)
-            state = health.state(name)
-            if until > now and until > state.cooldown_until:
-                state.cooldown_until, state.shared = until, True
+        try:
+            adopt_shared(cooldowns, rests, time.time())
+        except ValueError as exc:  # a value this version cannot read
+            log.debug("unreadable shared health: %s", exc)
 
 
 async def check_actively() -> None:
@@ -174,9 +227,9 @@ async def check_actively() -> None:
             try:
                 response = await get_client().send(request)
                 await response.aclose()
-                if response.status_code < 500:
-                    health.succeeded(upstream.name)
-                else:
+                if response.status_code in UNWELL_STATUSES:
                     health.failed(upstream.name, f"health check: {response.status_code}")
+                else:
+                    health.succeeded(upstream.name)
             except httpx.HTTPError as exc:
                 health.failed(upstream.name, f"health check: {exc}")

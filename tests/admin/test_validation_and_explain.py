@@ -144,8 +144,26 @@ def test_the_explain_command_says_the_same(rules):
     assert lines[0] == "✗ route 'lab': client 10.2.0.1 is not in 10.9.0.0/16"
     assert lines[1].startswith("✗ route 'llamas': model 'gpt-4' does not match the regex")
     assert lines[2] == "✗ routes: no route matches: the default upstream"
-    assert lines[3] == "✓ model map: gpt-4 maps 'gpt-4' to 'llama-70b'"
+    assert lines[3] == "✓ model map: the exact name 'gpt-4' maps 'gpt-4' to 'llama-70b'"
     assert lines[-2] == "→ model llama-70b"
+
+
+def test_the_explanation_says_how_each_regex_was_matched(rules):
+    ModelMapping.objects.create(position=2, pattern="/gpt-(.*)-turbo/", replacement=r"qwen-\1")
+    out = StringIO()
+    call_command("route_explain", "--model", "meta-llama-3", stdout=out)
+    assert "model matches the regex /llama-(.*)/ (found anywhere in the name)" in out.getvalue()
+    out = StringIO()
+    call_command("route_explain", "--model", "gpt-3.5-turbo-16k", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[1] == (
+        "✗ route 'llamas': model 'gpt-3.5-turbo-16k' does not match"
+        " the regex /llama-(.*)/ (found anywhere in the name)"
+    )
+    assert lines[3] == (
+        "✓ model map: the regex /gpt-(.*)-turbo/ (matched from the start of the name) maps"
+        " 'gpt-3.5-turbo-16k' to 'qwen-3.5' (the whole model becomes the replacement)"
+    )
 
 
 def test_the_explain_page_refuses_a_bad_address(staff):

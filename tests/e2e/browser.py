@@ -1,13 +1,14 @@
-"""Playwright driving Debian's Chromium, with nothing allowed to leave the host."""
+"""Playwright driving Chromium (found by tests/e2e/chromium.py), with nothing allowed to
+leave the host."""
 
 from __future__ import annotations
 
 import contextlib
-import shutil
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.e2e.chromium import NONE_FOUND, find_chromium
+
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -27,8 +28,11 @@ def browser_page(base_url: str) -> Iterator[tuple[object, list[str], list[str]]]
     errors: list[str] = []
     outside: list[str] = []
     host = urlsplit(base_url).hostname
+    chromium = find_chromium()
+    if chromium is None:  # `make test` installs one first: a failure, never a skip
+        raise RuntimeError(NONE_FOUND)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
         page = browser.new_page(base_url=base_url)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         # Content-Security-Policy refusals and failed loads are reported on the console.

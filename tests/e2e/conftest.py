@@ -12,7 +12,10 @@ ROUTES = """
 upstreams:
   - {name: second, url: "SECOND"}
   - {name: dead, url: "DEAD"}
+  - {name: limited, url: "SECOND"}
 routes:
+  # a 429 with Retry-After rests its upstream: keep that from the default one
+  - {name: limited, match: {model: "/^status:429/"}, route: {upstream: limited}}
   - {name: dead-upstream, match: {model: dead-model}, route: {upstream: dead}}
   - {name: wrong-network, match: {model: addr-test, source_host: 10.0.0.0/8},
      route: {upstream: dead}}

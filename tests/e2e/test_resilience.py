@@ -30,7 +30,7 @@ routes:
   - match: {model: via-dead}
     route: {targets: [{upstream: dead}, {upstream: good}]}
   - match: {model: via-429}
-    route: {targets: [{upstream: limited, model: "echo+status:429"}, {upstream: good}]}
+    route: {targets: [{upstream: limited, model: "echo+status:429+retry-after:"}, {upstream: good}]}
   - match: {model: via-hang}
     route: {targets: [{upstream: silent, model: hang}, {upstream: good}]}
   - match: {model: via-drop}

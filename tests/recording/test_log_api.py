@@ -118,3 +118,42 @@ def test_stats_count_totals_services_models_and_the_last_hour(staff):
     assert data["last_hour"]["requests"] == 2
     assert data["recording"]["enabled"] is True
     assert staff.get("/api/stats", {"range": "1h"}).json()["total"]["requests"] == 2
+
+
+def test_stats_also_give_the_flat_integers_of_the_seeds_log_api(staff):
+    make_row()
+    make_row(service="ollama", minutes_ago=60 * 30)  # older than a day
+    make_row(service="anthropic")  # a service added later gets its own count too
+    make_row(state=State.IN_PROGRESS, status=None)
+    data = staff.get("/api/stats").json()
+    assert data["total_requests"] == 3
+    assert data["openai_requests"] == 1
+    assert data["ollama_requests"] == 1
+    assert data["anthropic_requests"] == 1
+    assert data["recent_requests"] == 2
+    assert data["inflight_requests"] == 1
+    flat = [k for k in data if k.endswith("_requests")]
+    assert all(isinstance(data[k], int) for k in flat)
+
+
+def test_every_client_api_has_its_count_even_before_its_first_request(staff):
+    data = staff.get("/api/stats").json()
+    assert (data["openai_requests"], data["ollama_requests"], data["total_requests"]) == (0, 0, 0)
+
+
+def test_logs_filter_by_service_type_as_the_seeds_log_api_does(staff):
+    make_row(service="openai")
+    make_row(service="ollama")
+    rows = staff.get("/api/logs", {"service_type": "ollama", "limit": 5}).json()["data"]
+    assert [r["service"] for r in rows] == ["ollama"]
+    assert len(staff.get("/api/logs", {"limit": 1}).json()["data"]) == 1
+
+
+def test_one_log_includes_its_attempts(staff):
+    tries = [
+        {"upstream": "a", "status": 503, "error": "loading", "ms": 3.0},
+        {"upstream": "b", "status": 200, "error": "", "ms": 40.0},
+    ]
+    retried = make_row(attempts=tries)
+    assert staff.get(f"/api/logs/{retried.pk}").json()["attempts"] == tries
+    assert staff.get(f"/api/logs/{make_row().pk}").json()["attempts"] == []

@@ -72,7 +72,7 @@ async def test_a_client_error_is_not_retried(gateway, pair):
 
 async def test_streams_fall_back_before_their_first_byte(gateway, pair):
     a, b = pair
-    a.respond(500, text="oom")
+    a.respond(502, text="bad gateway")
     b.mock(return_value=sse_response(["Hel", "lo"]))
     response = await gateway.post(CHAT, json={**HELLO, "stream": True})
     assert response.status_code == 200
@@ -94,7 +94,7 @@ async def test_a_failing_upstream_rests_then_one_probe_brings_it_back(gateway, p
     settings.COOLDOWN_FAILURES = 2
     settings.COOLDOWN_SECONDS = 0.3
     a, b = pair
-    a.respond(500, text="crashed")
+    a.respond(503, text="crashed")
     b.respond(json=chat_reply("b"))
     for _ in range(4):
         assert (await gateway.post(CHAT, json=HELLO)).status_code == 200
@@ -112,8 +112,8 @@ async def test_a_lone_upstream_in_cooldown_is_still_tried(gateway, settings):
     settings.COOLDOWN_FAILURES = 1
     with respx.mock(base_url="http://upstream.test") as mock:
         route = mock.post("/v1/chat/completions")
-        route.respond(500, text="crashed")
-        assert (await gateway.post(CHAT, json=HELLO)).status_code == 500
+        route.respond(502, text="crashed")
+        assert (await gateway.post(CHAT, json=HELLO)).status_code == 502
         assert health.snapshot()[0]["status"] == "cooldown"
         route.respond(json=chat_reply("back"))
         assert (await gateway.post(CHAT, json=HELLO)).status_code == 200
@@ -123,7 +123,7 @@ async def test_a_lone_upstream_in_cooldown_is_still_tried(gateway, settings):
 async def test_a_resting_target_is_skipped_while_another_answers(gateway, pair, settings):
     settings.COOLDOWN_FAILURES = 1
     a, b = pair
-    a.respond(500, text="crashed")
+    a.respond(504, text="crashed")
     b.respond(json=chat_reply("b"))
     for _ in range(3):
         assert (await gateway.post(CHAT, json=HELLO)).status_code == 200
@@ -177,13 +177,13 @@ async def test_active_checks_rest_a_failing_upstream_and_bring_it_back(settings,
     settings.HEALTH_CHECK_SECONDS = 0.02
     settings.COOLDOWN_FAILURES = 2
     with respx.mock(base_url="http://upstream.test") as mock:
-        models = mock.get("/v1/models").respond(500)
+        models = mock.get("/v1/models").respond(503)
         task = asyncio.create_task(health_check_loop())
         try:
             while models.call_count < 3:
                 await asyncio.sleep(0.01)
             assert health.snapshot()[0]["status"] == "cooldown"
-            assert "health check: 500" in health.snapshot()[0]["last_error"]
+            assert "health check: 503" in health.snapshot()[0]["last_error"]
             models.respond(json={"object": "list", "data": []})
             seen = models.call_count
             while models.call_count < seen + 2:

@@ -8,6 +8,7 @@ import pytest
 
 from routing.rules.engine import MappingRule, RouteRule, RuleSet, Transforms, UpstreamSpec, decide
 from routing.rules.patterns import (
+    FROM_START,
     PatternError,
     check_template,
     compile_model_pattern,
@@ -33,7 +34,7 @@ def route(name, model=None, source=None, upstream=None, rewrite="", **kw) -> Rou
 def rules(routes=(), model_map=None) -> RuleSet:
     exact, regex = {}, []
     for pattern, replacement in (model_map or {}).items():
-        compiled = compile_model_pattern(pattern)
+        compiled = compile_model_pattern(pattern, FROM_START)
         if compiled.exact is not None:
             exact[pattern] = replacement
         else:
@@ -47,9 +48,49 @@ def test_the_first_matching_route_wins():
     assert (decision.route, decision.upstream) == ("a", GPU)
 
 
-def test_a_regex_matches_the_whole_name():
-    ruleset = rules([route("a", "/.*-1.5b/", upstream=GPU)])
-    assert decide(ruleset, "qwen-1.5b-instruct", "1.2.3.4").upstream == DEFAULT
+@pytest.mark.parametrize(
+    ("pattern", "model", "matches"),
+    [
+        ("/^big-/", "big-thing", True),
+        ("/^big-/", "not-big-thing", False),
+        (r"/-1\.5b$/", "qwen-1.5b", True),
+        (r"/-1\.5b$/", "qwen-1.5b-x", False),
+        ("/llama/", "meta-llama-3", True),
+        ("/.*-1.5b/", "qwen-1.5b-instruct", True),
+        ("qwen", "qwen-1.5b", False),  # exact names stay exact
+        ("qwen", "qwen", True),
+    ],
+)
+def test_a_route_regex_matches_when_found_anywhere_in_the_name(pattern, model, matches):
+    ruleset = rules([route("a", pattern, upstream=GPU)])
+    assert (decide(ruleset, model, "1.2.3.4").upstream == GPU) is matches
+
+
+@pytest.mark.parametrize(
+    ("model_map", "model", "mapped"),
+    [
+        ({"/gpt/": "qwen"}, "gpt-4o", "qwen"),
+        ({"/gpt/": "qwen"}, "my-gpt", "my-gpt"),
+        ({"/gpt-(.*)-turbo/": r"qwen-\1"}, "gpt-3.5-turbo", "qwen-3.5"),
+        ({"/gpt-(.*)-turbo/": r"qwen-\1"}, "gpt-3.5-turbo-16k", "qwen-3.5"),
+        ({"gpt-4": "llama3-70b"}, "gpt-4-turbo", "gpt-4-turbo"),
+    ],
+)
+def test_a_map_regex_matches_from_the_start_and_replaces_the_whole_model(model_map, model, mapped):
+    assert decide(rules(model_map=model_map), model, "1.2.3.4").model == mapped
+
+
+def test_a_route_rewrite_replaces_the_whole_model_with_its_expansion():
+    ruleset = rules([route("a", "/llama-(\\d+)/", rewrite=r"big-\1")])
+    assert decide(ruleset, "meta-llama-3-instruct", "1.2.3.4").model == "big-3"
+
+
+def test_gateway_keys_allow_a_regex_found_anywhere_in_the_name():
+    from routing.rules.engine import KeySpec
+
+    key = KeySpec("k", allowed=(compile_model_pattern("/llama/"), compile_model_pattern("gpt-4")))
+    assert key.allows("meta-llama-3") and key.allows("gpt-4")
+    assert not key.allows("gpt-4o") and not key.allows("qwen")
 
 
 def test_a_rewrite_fills_back_references():

@@ -9,7 +9,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from llmproxy import serving, startup
+from llmproxy.console import attached_to_terminal
 from routing.rules.routes_file import ConfigFileError, is_url
+
+CONSOLE_HINT = "Type help for the console's commands (clear, verbose, exit)."
 
 
 def upstream_from_parts(host: str, port: int | None) -> str:
@@ -69,6 +72,7 @@ class Command(BaseCommand):
                 sys.stderr.write(f"configuration error: {problem}\n")
             sys.exit(2)
         workers_line = [f"{workers} worker processes"] if workers > 1 else []
-        for line in [*lines, serving.banner(listeners), *workers_line]:
+        console = [CONSOLE_HINT] if attached_to_terminal() else []
+        for line in [*lines, serving.banner(listeners), *workers_line, *console]:
             self.stdout.write(line)
-        serving.serve(options["server"], listeners, workers)
+        serving.serve(options["server"], listeners, workers, console=bool(console))

@@ -77,8 +77,9 @@ async def tags(request: HttpRequest, headers: list[tuple[str, str]]) -> dict:
         names = {m.get("name") or m.get("model") for m in found["models"] if isinstance(m, dict)}
         aliases = [model_entry(a) for a in (await current_rules()).aliases if a not in names]
         return {"models": [*found["models"], *aliases]}
-    models = (await list_models(request, headers))["data"]
-    return {"models": [model_entry(m["id"], m.get("created")) for m in models]}
+    listed = await list_models(request, headers)
+    models = {"models": [model_entry(m["id"], m.get("created")) for m in listed["data"]]}
+    return {**models, "notice": listed["notice"]} if "notice" in listed else models
 
 
 async def show(headers: list[tuple[str, str]], name: str) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from time import perf_counter
 
 from django.http import HttpRequest, HttpResponse
@@ -31,31 +30,12 @@ from routing.pipeline.calls import (
 )
 from routing.pipeline.intake import admit_exchange, begin, prepare
 from routing.pipeline.relay import relay, replay
-from routing.streams import tokens
+from routing.pipeline.usage import usage_counts
 from routing.streams.chunks import CHAT
 from routing.streams.sse import SSEEvent
 
 router = Router(tags=["Ollama"])
 NDJSON = "application/x-ndjson"
-
-
-async def usage_counts(exchange: Exchange) -> tuple[int, int]:
-    """Token counts for the final line: the upstream's, else counted (off the loop)."""
-    usage = exchange.usage or {}
-    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    if isinstance(prompt, int) and isinstance(completion, int):
-        return prompt, completion
-    model = exchange.decision.model
-
-    def count() -> tuple[int, int]:
-        return (
-            tokens.count_prompt(exchange.body, model),
-            tokens.count_text(exchange.reply.text, model),
-        )
-
-    prompt, completion = await asyncio.to_thread(count)
-    exchange.usage = {"prompt_tokens": prompt, "completion_tokens": completion, "estimated": True}
-    return prompt, completion
 
 
 def timings(exchange: Exchange, counts: tuple[int, int]) -> Timings:

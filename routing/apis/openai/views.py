@@ -19,6 +19,7 @@ from routing.pipeline.calls import (
 )
 from routing.pipeline.intake import admit_exchange, begin, openai_body, prepare
 from routing.pipeline.relay import SSEFormat, relay, replay
+from routing.pipeline.usage import fill_usage
 from routing.streams.chunks import CHAT, TEXT
 from routing.upstreams import catalog
 from routing.upstreams.client import client_response_headers
@@ -58,6 +59,7 @@ async def proxy_openai(request: HttpRequest, kind: str) -> HttpResponse:
             response = sse_response(relay(exchange, upstream, events, first, SSEFormat()))
         else:
             data, upstream = await complete(exchange)
+            await fill_usage(exchange, data)
             response = json_response(data, upstream.status_code)
             exchange.completion = data
             deliver(exchange, response.content)
