@@ -19,7 +19,10 @@ pytestmark = pytest.mark.e2e
 ROUTES = """
 upstreams:
   - {name: narrow, url: "FAKE", max_concurrency: 1}
+  - {name: limited, url: "FAKE"}
 routes:
+  # a 429 with Retry-After rests its upstream: keep that from the default one
+  - {name: limited, match: {model: "/^status:429/"}, route: {upstream: limited}}
   - name: one-at-a-time
     match: {model: "/busy(.*)/"}
     route: {upstream: narrow, model: "echo\\\\1"}
