@@ -111,7 +111,8 @@ async def http(scope: dict, receive, send) -> None:
         and scope.get("server")
         and scope["server"][1] == settings.OLLAMA_PORT
     ):
-        await ollama_root(scope, send)
+        if not await handler.screen(scope, send):  # the API port's Host and Origin rules
+            await ollama_root(scope, send)
     else:
         await django_app(scope, receive, send)
 

@@ -83,6 +83,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def default_hosts(listen_host: str) -> list[str]:
+    """ALLOWED_HOSTS when it is not set: loopback names and the address listened on, any
+    port; every name when listening on all interfaces."""
+    if listen_host in ("0.0.0.0", "::", ""):
+        return ["*"]
+    bare_ipv6 = ":" in listen_host and not listen_host.startswith("[")
+    host = f"[{listen_host}]" if bare_ipv6 else listen_host
+    return list(dict.fromkeys(["localhost", "127.0.0.1", "[::1]", host]))
+
+
 def env_json_object(name: str) -> dict[str, str]:
     """A JSON object of string to string, such as MODEL_MAP."""
     raw = os.environ.get(name, "").strip()

@@ -20,6 +20,8 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse
 from django.urls import Resolver404, get_resolver
 
+from llmproxy import crossorigin
+from llmproxy.crossorigin import Refusal
 from routing.core.errors import openai_error
 from routing.core.responses import RelayResponse
 
@@ -113,15 +115,69 @@ async def watch_disconnect(receive, task: asyncio.Task, state: dict) -> None:
             return
 
 
-def error_body(path: str, message: str, code: str) -> dict:
-    """An error in the shape of the API the path belongs to (Ollama's, else OpenAI's)."""
-    if path.startswith("/api/"):
-        return {"error": message}
-    kind = "server_error" if code == "server_error" else "invalid_request_error"
+def openai_shape(message: str, code: str, kind: str) -> dict:
     return openai_error(message, kind, None, code)
 
 
+def ollama_shape(message: str, code: str, kind: str) -> dict:
+    return {"error": message}
+
+
+# The error shape of each API by path prefix, the first that matches; OpenAI's elsewhere.
+# A new API with its own shape adds its prefix here.
+ERROR_SHAPES: list[tuple[str, object]] = [("/api/", ollama_shape)]
+
+
+def error_body(path: str, message: str, code: str, kind: str | None = None) -> dict:
+    """An error in the shape of the API the path belongs to. `kind` is OpenAI's error type
+    (by default server_error for code server_error, else invalid_request_error)."""
+    if kind is None:
+        kind = "server_error" if code == "server_error" else "invalid_request_error"
+    for prefix, shape in ERROR_SHAPES:
+        if path.startswith(prefix):
+            return shape(message, code, kind)
+    return openai_shape(message, code, kind)
+
+
+async def send_refusal(scope: dict, send, refusal: Refusal, headers: list | None = None) -> None:
+    """Answer with `refusal` in the path's error shape; the connection is not kept (the body,
+    if any, is left unread)."""
+    body = error_body(scope["path"], refusal.message, refusal.code, refusal.kind)
+    await send_json(send, refusal.status, body, [(b"connection", b"close"), *(headers or [])])
+
+
+def with_headers(send, extra: list[tuple[bytes, bytes]]):
+    async def sending(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *extra]
+        await send(message)
+
+    return sending
+
+
+async def screen(scope: dict, send) -> bool:
+    """Refuse what may not go on and answer CORS preflights; True when answered here."""
+    if refusal := crossorigin.refusal(scope):
+        await send_refusal(scope, send, refusal)
+        return True
+    if crossorigin.is_preflight(scope):
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 204,
+                "headers": [*BASE_HEADERS, *crossorigin.preflight_headers(scope)],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+        return True
+    return False
+
+
 async def handle(scope: dict, receive, send) -> None:
+    if await screen(scope, send):
+        return
+    if cors := crossorigin.cors_headers(scope):
+        send = with_headers(send, cors)
     try:
         body = await read_body(scope, receive)
     except Disconnected:

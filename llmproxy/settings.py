@@ -11,6 +11,7 @@ from django.utils.csp import CSP
 
 from llmproxy.env import (
     database_from_url,
+    default_hosts,
     env_bool,
     env_choice,
     env_float,
@@ -129,9 +130,10 @@ PRUNE_INTERVAL_SECONDS = env_float("PRUNE_INTERVAL_SECONDS", default=3600.0, min
 TIKTOKEN_CACHE_DIR = Path(env_str("TIKTOKEN_CACHE_DIR", default=str(DATA_DIR / "tiktoken")))
 
 # --- Django ----------------------------------------------------------------
-_local_hosts = ["localhost", "127.0.0.1", "[::1]"]
-_default_hosts = ["*"] if LISTEN_HOST in ("0.0.0.0", "::", "") else [*_local_hosts, LISTEN_HOST]
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _default_hosts)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default_hosts(LISTEN_HOST))
+# Pages on other origins that may call the API paths from a browser (scheme://host[:port],
+# comma-separated; `*` for any). Empty: only the gateway's own pages.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
 
 # daphne's app only replaces `runserver` (it imports Twisted, ~20 MB): load it just for that.
 _RUNSERVER = sys.argv[1:2] == ["runserver"]

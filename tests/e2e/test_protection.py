@@ -127,3 +127,22 @@ def test_answers_carry_security_headers_and_no_server_banner(protected):
     assert (
         "script-src 'self'" in httpx.get(f"{url}/admin/login/").headers["content-security-policy"]
     )
+
+
+def test_a_real_gateway_answers_its_loopback_names_and_refuses_others(protected):
+    url, _, _ = protected
+    port = url.rsplit(":", 1)[1]
+    body = {"model": "echo", "messages": USER}
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
+        response = httpx.post(f"{url}/v1/chat/completions", json=body, headers={"Host": host})
+        assert response.status_code == 200, (host, response.text)
+    rebound = httpx.post(
+        f"{url}/v1/chat/completions", json=body, headers={"Host": f"rebind.example:{port}"}
+    )
+    assert rebound.status_code == 403 and rebound.json()["error"]["code"] == "host_not_allowed"
+    page = httpx.post(
+        f"{url}/api/chat",
+        content=json.dumps({**body, "stream": False}),
+        headers={"Origin": "http://127.0.0.1:9555", "Content-Type": "text/plain"},
+    )
+    assert page.status_code == 403 and set(page.json()) == {"error"}

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from llmproxy import serving, startup
+from llmproxy.env import default_hosts
 from routing.rules.routes_file import ConfigFileError, is_url
 
 
@@ -55,6 +56,11 @@ class Command(BaseCommand):
             if not is_url(upstream):
                 raise CommandError(f"--upstream: expected an http(s) URL, got {upstream!r}")
             os.environ["DEFAULT_UPSTREAM"] = settings.DEFAULT_UPSTREAM = upstream.rstrip("/")
+        if options["host"] and "ALLOWED_HOSTS" not in os.environ:
+            # The names the gateway answers to follow the address it listens on (workers
+            # read it from the environment).
+            settings.ALLOWED_HOSTS = default_hosts(host)
+            os.environ["ALLOWED_HOSTS"] = ",".join(settings.ALLOWED_HOSTS)
         if options["verbose"]:
             os.environ["VERBOSE"] = "true"
             settings.VERBOSE = True
