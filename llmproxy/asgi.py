@@ -18,7 +18,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from analytics.routing import websocket_urlpatterns  # noqa: E402
-from llmproxy import handler  # noqa: E402
+from llmproxy import handler, limits  # noqa: E402
 from routing.core import lifecycle  # noqa: E402
 
 PROXY_PREFIXES = ("/v1/",)
@@ -103,7 +103,23 @@ async def http(scope: dict, receive, send) -> None:
     scope["llmproxy.started"] = perf_counter()
     lifecycle.ensure_started()
     send = measure_overhead(scope, send)
-    if is_proxy_path(scope["path"]):
+    try:
+        await within_limits(scope, limits.paced(receive), send)
+    except limits.BodyStalledError:
+        await refuse_unless_started(scope, send, limits.body_stalled())
+    except limits.BodyTooLargeError:
+        await refuse_unless_started(scope, send, limits.page_body_too_large())
+
+
+async def refuse_unless_started(scope: dict, send, refusal) -> None:
+    if not scope.get("llmproxy.response_started"):
+        await handler.send_refusal(scope, send, refusal)
+
+
+async def within_limits(scope: dict, receive, send) -> None:
+    if refusal := limits.refusal(scope):
+        await handler.send_refusal(scope, send, refusal)
+    elif is_proxy_path(scope["path"]):
         await handler.handle(scope, receive, send)
     elif (
         scope["path"] == "/"
@@ -114,7 +130,8 @@ async def http(scope: dict, receive, send) -> None:
         if not await handler.screen(scope, send):  # the API port's Host and Origin rules
             await ollama_root(scope, send)
     else:
-        await django_app(scope, receive, send)
+        page_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        await django_app(scope, limits.bounded(scope, receive, page_limit), send)
 
 
 application = ProtocolTypeRouter(

@@ -189,6 +189,9 @@ async def handle(scope: dict, receive, send) -> None:
         await send_json(send, 413, body_json, [(b"connection", b"close")])
         return
     request = ASGIRequest(scope, io.BytesIO(body))
+    # Read whole and bounded by MAX_REQUEST_BYTES already: Django's own cap for pages
+    # (DATA_UPLOAD_MAX_MEMORY_SIZE, checked when a view reads request.body) is not this one.
+    request._body = body
     try:
         match = get_resolver().resolve(request.path_info)
     except Resolver404:

@@ -87,6 +87,16 @@ UPSTREAM_TRANSPORT = env_choice(
 )
 UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", default=200, minimum=1)
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", default=10 * 1024 * 1024, minimum=1024)
+# The server's own limits: request line and headers, seconds to send them (and to start a
+# request at all), seconds a body may pause, an idle kept-alive connection, open
+# connections per process (past it, a 503).
+MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", default=64 * 1024, minimum=4096)
+HEADER_TIMEOUT = env_float("HEADER_TIMEOUT", default=10.0, minimum=0.1)
+BODY_TIMEOUT = env_float("BODY_TIMEOUT", default=15.0, minimum=0.1)
+KEEPALIVE_TIMEOUT = env_float("KEEPALIVE_TIMEOUT", default=5.0, minimum=0.1)
+MAX_CONNECTIONS = env_int("MAX_CONNECTIONS", default=1000, minimum=1)
+# Bodies of pages (the admin's forms): refused past this before Django reads them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_PAGE_BYTES", default=2_621_440, minimum=1024)
 CONFIG_POLL_SECONDS = env_float("CONFIG_POLL_SECONDS", default=1.0, minimum=0.1)
 # Resilience: tries per request, when an upstream is rested, how long a request queues.
 MAX_ATTEMPTS = env_int("MAX_ATTEMPTS", default=3, minimum=1, maximum=10)
