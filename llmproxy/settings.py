@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import sys
 from pathlib import Path
 
@@ -23,27 +22,19 @@ from llmproxy.env import (
     env_str,
     env_url,
     sqlite_database,
+    stored_secret_key,
 )
+from llmproxy.private import keep_new_files_private
+
+keep_new_files_private()  # database, journal, metrics, exports: the owner's alone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", default=str(BASE_DIR / "data")))
 
 
-def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in DATA_DIR."""
-    if key := env_str("SECRET_KEY"):
-        return key
-    path = DATA_DIR / "secret_key"
-    if path.is_file():
-        return path.read_text().strip()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
-
-
-SECRET_KEY = _secret_key()
+SECRET_KEY = env_str("SECRET_KEY") or stored_secret_key(DATA_DIR)
+# Earlier keys: still open sessions and stored upstream keys (see rotate_upstream_keys).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 DEBUG = env_bool("DEBUG", False)
 
 # --- the gateway -----------------------------------------------------------
@@ -87,9 +78,8 @@ UPSTREAM_TRANSPORT = env_choice(
 )
 UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", default=200, minimum=1)
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", default=10 * 1024 * 1024, minimum=1024)
-# The server's own limits: request line and headers, seconds to send them (and to start a
-# request at all), seconds a body may pause, an idle kept-alive connection, open
-# connections per process (past it, a 503).
+# The server's: header bytes, seconds to send them, a body's pauses, idle kept-alive
+# connections, open connections per process (past it, a 503).
 MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", default=64 * 1024, minimum=4096)
 HEADER_TIMEOUT = env_float("HEADER_TIMEOUT", default=10.0, minimum=0.1)
 BODY_TIMEOUT = env_float("BODY_TIMEOUT", default=15.0, minimum=0.1)

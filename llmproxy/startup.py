@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from llmproxy.private import close_data_dir
 from llmproxy.serving import Listener
 from recording.journal import replay as replay_journal
 from recording.maintenance import mark_interrupted
@@ -71,7 +72,11 @@ def ensure_admin() -> str | None:
 
 def prepare(host: str, port: int) -> tuple[list[Listener], list[str]]:
     """Everything before serving; returns the listeners and lines for the banner."""
-    lines = ["Applied database migrations."] if migrate_if_needed() else []
+    lines = []
+    if closed := close_data_dir(settings.DATA_DIR):
+        lines.append(f"Closed {closed} entries of DATA_DIR to other users (0700/0600).")
+    if migrate_if_needed():
+        lines.append("Applied database migrations.")
     lines += load_startup_config()
     if settings.MAPPINGS_FILE:
         mapping = read_mappings(settings.MAPPINGS_FILE)
