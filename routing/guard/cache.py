@@ -20,6 +20,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from routing.core.exchange import OK, Exchange
+from routing.core.redaction import redact_json
+from routing.core.request_secrets import secrets_of
 from routing.guard.cache_store import store
 from routing.models import CachedResponse, compress, decompress
 
@@ -216,5 +218,6 @@ def remember(exchange: Exchange) -> None:
     if exchange.state != OK:
         return
     completion = completion_of(exchange, exchange.completion)
-    if completion is not None:
+    if completion is not None:  # kept redacted, like the log: it is stored for a while
+        completion = redact_json(completion, secrets_of(exchange))
         store.keep(row_for(exchange, exchange.cache_key, completion))

@@ -26,6 +26,8 @@ from routing.core.errors import (
     UpstreamUnreachableError,
 )
 from routing.core.exchange import Exchange
+from routing.core.redaction import redact_text
+from routing.core.request_secrets import secrets_of
 from routing.rules.engine import Target
 from routing.upstreams.balance import order_targets
 from routing.upstreams.health import health
@@ -53,11 +55,13 @@ def aim(exchange: Exchange, target: Target, model: str) -> None:
 
 
 def note(exchange: Exchange, target: Target, started: float, error: GatewayError | None) -> None:
+    """One try in the request's attempts list (an upstream's words redacted: it may echo a
+    key)."""
     exchange.attempts.append(
         {
             "upstream": target.upstream.name,
             "status": error.status if error else 200,
-            "error": error.message[:200] if error else "",
+            "error": redact_text(error.message, secrets_of(exchange))[:200] if error else "",
             "ms": round((perf_counter() - started) * 1000, 1),
         }
     )
@@ -90,7 +94,7 @@ async def with_attempts[Result](
             name = target.upstream.name
             if not isinstance(error, OverloadedError) and name not in failed:
                 failed.add(name)  # one request counts once against an upstream's health
-                health.failed(name, error.message)
+                health.failed(name, error.message, secrets_of(exchange))
             if isinstance(error, UpstreamTimeoutError | OverloadedError):  # waited enough there
                 plan = [t for t in plan if t.upstream.name != name]
             last = error

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 from django.conf import settings
 
+from routing.core.redaction import redact_text
 from routing.core.shared_redis import redis_client
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,10 @@ class Health:
             log.info("upstream %s answers again", name)
             publish(name, 0.0)
 
-    def failed(self, name: str, error: str) -> None:
+    def failed(self, name: str, error: str, secrets: list[str] | tuple = ()) -> None:
+        """Count a failure; its text is kept (and shown) redacted: upstreams echo keys."""
         now = time.time()
+        error = redact_text(error, list(secrets))
         state = self.state(name)
         state.failures += 1
         state.last_error, state.last_failure = error[:300], now
@@ -179,4 +182,4 @@ async def check_actively() -> None:
                 else:
                     health.failed(upstream.name, f"health check: {response.status_code}")
             except httpx.HTTPError as exc:
-                health.failed(upstream.name, f"health check: {exc}")
+                health.failed(upstream.name, f"health check: {exc}", [upstream.api_key])
