@@ -15,6 +15,7 @@ from django.http import HttpRequest
 
 from routing.config.current import current_rules
 from routing.core.errors import AuthenticationError, RateLimitedError
+from routing.core.redaction import GATEWAY_KEY_PREFIX
 from routing.guard.limits import hit
 from routing.models import GatewayKey
 from routing.rules.engine import KeySpec
@@ -59,18 +60,29 @@ def _in(address: str, networks: tuple) -> bool:
     return any(ip in network for network in networks)
 
 
-def presented_key(headers: list[tuple[str, str]]) -> tuple[str | None, bool]:
-    """The gateway key a client sent, and whether it came as its Authorization."""
-    bearer = None
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered == KEY_HEADER:
-            return value.strip(), False
-        if lowered == "authorization":
-            scheme, _, token = value.strip().partition(" ")
-            if scheme.lower() == "bearer" and token.startswith(GatewayKey.PREFIX):
-                bearer = token.strip()
-    return bearer, bearer is not None
+def gateway_key_in(name: str, value: str) -> str | None:
+    """The gateway key a header carries: all of X-Gateway-Key, or any header's value (or
+    its token after a scheme such as Bearer) that is one (Authorization, X-Api-Key, …)."""
+    value = value.strip()
+    if name.lower() == KEY_HEADER:
+        return value
+    token = value.rpartition(" ")[2]
+    return token if token.startswith(GATEWAY_KEY_PREFIX) else None
+
+
+def presented_keys(headers: list[tuple[str, str]]) -> list[str]:
+    """Every distinct gateway key the client sent, wherever it sent it."""
+    found = (gateway_key_in(name, value) for name, value in headers)
+    return list(dict.fromkeys(key for key in found if key))
+
+
+def without_keys(headers: list[tuple[str, str]], keys: list[str]) -> list[tuple[str, str]]:
+    """The headers to forward: none that carries a gateway key (the upstream gets its own)."""
+    return [
+        (name, value)
+        for name, value in headers
+        if name.lower() != KEY_HEADER and not any(key in value for key in keys)
+    ]
 
 
 async def admit(request: HttpRequest) -> Admission:
@@ -78,15 +90,16 @@ async def admit(request: HttpRequest) -> Admission:
     rules = await current_rules()
     headers = list(request.headers.items())
     admission = Admission(client_ip(request), headers=headers)
-    key, in_authorization = presented_key(headers)
+    keys = presented_keys(headers)
+    admission.headers = without_keys(headers, keys)
     now = time.time()
-    if key is not None:
-        spec = rules.gateway_keys.get(GatewayKey.hash(key))
+    if len(keys) > 1:
+        raise AuthenticationError("Two different gateway keys were sent; send one.")
+    if keys:
+        spec = rules.gateway_keys.get(GatewayKey.hash(keys[0]))
         if spec is None or spec.expired(now):
             raise AuthenticationError("The gateway key is not valid (or has expired).")
         admission.key = spec
-        if in_authorization:  # the upstream gets its own key, never the gateway's
-            admission.headers = [h for h in headers if h[0].lower() != "authorization"]
     elif settings.REQUIRE_GATEWAY_KEY:
         raise AuthenticationError(
             "A gateway key is required: send it as 'Authorization: Bearer llmp_…' or "

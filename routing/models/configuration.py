@@ -7,6 +7,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.db.models.functions import Cast
 
+from routing.core.redaction import GATEWAY_KEY_PREFIX
 from routing.models.sealed import SealedField, UnsealError, unseal_strictly
 from routing.rules.engine import UPSTREAM_APIS
 from routing.rules.patterns import (
@@ -212,7 +213,7 @@ def validate_model_patterns(value: str) -> None:
 class GatewayKey(models.Model):
     """A key clients present to use the gateway; only its hash is kept."""
 
-    PREFIX = "llmp_"
+    PREFIX = GATEWAY_KEY_PREFIX
 
     name = models.CharField(max_length=100, unique=True)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
