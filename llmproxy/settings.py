@@ -216,8 +216,13 @@ WORKERS = env_int("WORKERS", default=1, minimum=1, maximum=64)
 SHUTDOWN_GRACE = env_float("SHUTDOWN_GRACE", default=10.0, minimum=0.0)
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -261,6 +266,9 @@ if SECURE:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+# Failed logins per account (four times as many per address) before a lock-out this long.
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", default=5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", default=900, minimum=1)
 ADMIN_USERNAME = env_str("ADMIN_USERNAME")
 ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
 

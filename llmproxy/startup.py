@@ -7,6 +7,8 @@ import socket
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -52,6 +54,17 @@ def listeners(host: str, port: int) -> list[Listener]:
             )
         found.append(Listener(host, workflow_port, f"workflow {name}"))
     return found
+
+
+def check_admin_password() -> None:
+    """A weak ADMIN_PASSWORD stops start-up, judged by Django's password validators."""
+    if not settings.ADMIN_PASSWORD:
+        return
+    user = get_user_model()(username=settings.ADMIN_USERNAME)
+    try:
+        validate_password(settings.ADMIN_PASSWORD, user)
+    except ValidationError as exc:
+        raise ImproperlyConfigured("ADMIN_PASSWORD: " + " ".join(exc.messages)) from None
 
 
 def ensure_admin() -> str | None:

@@ -68,6 +68,7 @@ class Command(BaseCommand):
         workers = options["workers"] or settings.WORKERS
         if problem := serving.check_workers(options["server"], workers):
             raise CommandError(problem)
+        startup.check_admin_password()
         try:
             listeners, lines = startup.prepare(host, port)
         except ConfigFileError as exc:
