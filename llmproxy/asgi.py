@@ -14,11 +14,11 @@ django_app = get_asgi_application()  # sets Django up before the imports below
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from analytics.routing import websocket_urlpatterns  # noqa: E402
 from llmproxy import handler, limits  # noqa: E402
+from llmproxy.crossorigin import SameOriginWebsocket  # noqa: E402
 from routing.core import lifecycle  # noqa: E402
 
 PROXY_PREFIXES = ("/v1/",)
@@ -139,8 +139,6 @@ application = ProtocolTypeRouter(
         "http": http,
         "lifespan": lifespan,
         # The dashboard's live channel: the admin's session, and only from our own pages.
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": SameOriginWebsocket(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

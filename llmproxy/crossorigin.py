@@ -180,3 +180,25 @@ def preflight_headers(scope: dict) -> list[tuple[bytes, bytes]]:
     if asked.strip():
         headers.append((b"access-control-allow-headers", asked.encode("latin-1")))
     return headers
+
+
+class SameOriginWebsocket:
+    """The dashboard's live channel opens only from the gateway's own pages: the Origin's
+    scheme, host and port are the request's own, and its Host is in ALLOWED_HOSTS. (A page
+    on another port or scheme of the same host is another origin, with the staff cookie.)"""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        from channels.security.websocket import WebsocketDenier
+
+        origin = normal_origin(header(scope, b"origin") or "")
+        host = header(scope, b"host") or ""
+        if (
+            origin is None
+            or origin != own_origin(scope)
+            or not host_allowed(host, settings.ALLOWED_HOSTS)
+        ):
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.app(scope, receive, send)
