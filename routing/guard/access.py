@@ -31,25 +31,47 @@ class Admission:
     rate_headers: dict[str, str] = field(default_factory=dict)
 
 
+UNKNOWN = "unknown"  # a forwarded address that is none: no network, no bucket of anyone's
+
+
 def client_ip(request: HttpRequest) -> str:
-    """The peer, or the first untrusted hop of X-Forwarded-For when the peer is a trusted proxy."""
+    """The peer, or the first untrusted hop of X-Forwarded-For when the peer is a trusted
+    proxy; a hop that is no address makes the client unknown (never the proxy itself)."""
     peer = request.META.get("REMOTE_ADDR") or ""
     trusted = settings.TRUSTED_PROXIES
     if not trusted or not _in(peer, trusted):
         return peer
     hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     for hop in reversed(hops):
-        if hop and not _in(hop, trusted):
-            return hop if _valid(hop) else peer
+        if not hop:
+            continue
+        address = hop_address(hop)
+        if address is None:
+            return UNKNOWN
+        if not _in(address, trusted):
+            return address
     return peer
 
 
-def _valid(address: str) -> bool:
+def hop_address(hop: str) -> str | None:
+    """The IP of a forwarded hop: `a.b.c.d`, `a.b.c.d:port`, an IPv6 address or
+    `[v6]:port`; None for anything else."""
+    port = ""
+    if hop.startswith("["):
+        host, closed, rest = hop[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:]
+    elif hop.count(":") == 1:
+        host, _, port = hop.partition(":")
+    else:
+        host = hop
+    if port and not (port.isdigit() and int(port) <= 65535):
+        return None
     try:
-        ipaddress.ip_address(address)
+        return str(ipaddress.ip_address(host))
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def _in(address: str, networks: tuple) -> bool:

@@ -216,3 +216,49 @@ async def test_two_different_gateway_keys_are_refused(gateway, upstream):
         CHAT, json=HELLO, headers={"X-Gateway-Key": first, "Authorization": f"Bearer {second}"}
     )
     assert response.status_code == 401 and not route.called
+
+
+@pytest.mark.parametrize(
+    ("hop", "client"),
+    [
+        ("203.0.113.9:5555", "203.0.113.9"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("2001:db8::2", "2001:db8::2"),
+        ("garbage", "unknown"),
+        ("203.0.113.9:99999", "unknown"),
+    ],
+)
+async def test_forwarded_hops_with_ports_brackets_or_garbage_are_read_right(
+    gateway, upstream, settings, recorded, hop, client
+):
+    settings.TRUSTED_PROXIES = (ipaddress.ip_network("10.1.0.0/16"),)  # the test client's
+    upstream.post(CHAT).respond(json=chat_reply("ok"))
+    await gateway.post(CHAT, json=HELLO, headers={"X-Forwarded-For": f"198.51.100.7, {hop}"})
+    [row] = await sync_to_async(recorded)()
+    assert row.client == client
+
+
+async def test_a_garbage_hop_never_shares_the_proxys_own_bucket(gateway, upstream, settings):
+    settings.TRUSTED_PROXIES = (ipaddress.ip_network("10.1.0.0/16"),)
+    settings.RATE_LIMIT = Rate(1, 60)
+    upstream.post(CHAT).respond(json=chat_reply("ok"))
+    garbage = await gateway.post(CHAT, json=HELLO, headers={"X-Forwarded-For": "garbage"})
+    own = await gateway.post(CHAT, json=HELLO)
+    assert (garbage.status_code, own.status_code) == (200, 200)
+
+
+@pytest.mark.django_db
+def test_a_garbage_hop_from_a_trusted_proxy_does_not_reach_the_metrics(client, settings):
+    settings.TRUSTED_PROXIES = (ipaddress.ip_network("127.0.0.1/32"),)
+    settings.METRICS_TOKEN = ""
+    response = client.get(
+        "/metrics", HTTP_X_FORWARDED_FOR="garbage", REMOTE_ADDR="127.0.0.1", HTTP_HOST="localhost"
+    )
+    assert response.status_code == 403
+    ported = client.get(
+        "/metrics",
+        HTTP_X_FORWARDED_FOR="203.0.113.9:5555",
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_HOST="localhost",
+    )
+    assert ported.status_code == 403
