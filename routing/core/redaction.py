@@ -32,13 +32,20 @@ ORDINARY_NAMES = frozenset({"promptcachekey", "cachekey", "idempotencykey"})
 # Somewhere in a text a secret-named pair may be: worth the closer looks below.
 SECRET_WORD = re.compile(r"(?i)key|token|secret|passw|passphrase|auth|credential")
 SECRET_WORD_BYTES = re.compile(rb"(?i)key|token|secret|passw|passphrase|auth|credential")
-# "name": value (a JSON pair, also with escaped quotes inside a JSON string) and name=value.
+# A name that may be a secret's (is_secret_name decides): only those are matched, so that
+# an ordinary pair never swallows the start of the next one.
+NAME = (
+    r"(?P<name>[\w.-]{0,60}?(?:key|token|secret|password|passwd|passphrase|credentials)"
+    r"|authorization|auth|bearer|cookie|credential)"
+)
+# "name": value, a JSON pair, also inside JSON text held in JSON (its quotes escaped once
+# or more: \"name\": \"value\"), and name=value.
 QUOTED_PAIR = re.compile(
-    r"""(?P<q>\\?["'])(?P<name>[\w.-]{1,64})(?P=q)\s*[:=]\s*"""
-    r"""(?P<value>\\"(?:[^"\\]|\\[^"])*\\"|"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&}\]"'\\]+)"""
+    r"""(?i)(?P<q>\\*["'])""" + NAME + r"""(?P=q)\s*[:=]\s*"""
+    r"""(?P<value>"(?:[^"\\]|\\.)*"|(?P=q)(?:(?!(?P=q)).){0,4096}?(?P=q)|[^\s,;&}\]"'\\]+)"""
 )
 BARE_PAIR = re.compile(
-    r"""(?<![\w.-])(?P<name>[\w.-]{1,64})=(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&"'\\]+)"""
+    r"""(?i)(?<![\w.-])""" + NAME + r"""=(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&"'\\]+)"""
 )
 
 
@@ -113,8 +120,9 @@ def secret_field_values(raw: bytes) -> list[str]:
 def _blank_pair(match: re.Match) -> str:
     if not is_secret_name(match["name"]):
         return match.group()
-    value = match["value"]
-    quote = '\\"' if value.startswith('\\"') else value[0] if value[0] in "\"'" else ""
+    value, quote = match["value"], match.groupdict().get("q") or ""
+    if not (quote and value.startswith(quote)):
+        quote = value[0] if value[0] in "\"'" else ""
     return match.group()[: match.start("value") - match.start()] + quote + REDACTED + quote
 
 

@@ -113,7 +113,8 @@ class FakeUpstream:
             return
         for key, text_body in (("status", False), ("text-error", True)):
             if key in how:
-                return await self.error(send, int(how[key]), text_body)
+                echoed = orjson.dumps(headers).decode() if "inspect" in how else ""
+                return await self.error(send, int(how[key]), text_body, echoed)
         try:
             if "agent" in how:
                 text, call = agent_turn(body)
@@ -131,7 +132,7 @@ class FakeUpstream:
             return await self.json(send, 200, whole(body, text, parts, how, chat, self.name))
         await self.stream(send, body, parts, how, chat, gone)
 
-    async def error(self, send, status: int, plain: bool) -> None:
+    async def error(self, send, status: int, plain: bool, echoed: str = "") -> None:
         extra = [(b"retry-after", b"7")] if status == 429 else []
         if plain:
             await send(
@@ -144,7 +145,7 @@ class FakeUpstream:
             return await send({"type": "http.response.body", "body": b"upstream exploded"})
         error = {
             "error": {
-                "message": f"fake error {status}",
+                "message": f"fake error {status}{': ' + echoed if echoed else ''}",
                 "type": "fake_error",
                 "param": None,
                 "code": str(status),

@@ -113,6 +113,7 @@ async def test_an_upstream_echoing_its_key_in_errors_is_redacted_where_shown(
     finally:
         logging.getLogger("llmproxy.traffic").setLevel(logging.WARNING)
     assert response.status_code == 500
+    assert UPSTREAM_KEY not in response.text  # the server's key never reaches the client
     [row] = await sync_to_async(recorded)()
     assert row.attempts and UPSTREAM_KEY not in json.dumps(row.attempts)
     assert UPSTREAM_KEY not in row.error

@@ -144,3 +144,11 @@ def test_non_string_secret_field_values_are_known_secrets():
 def test_plain_text_is_left_alone():
     text = "The primary key of the table is id; max_tokens=100 and 3 tokens left."
     assert redact_text(text, []) == text
+
+
+def test_a_secret_in_json_inside_json_inside_json_is_blanked():
+    arguments = json.dumps({"api_key": "sk-deep-0123456789", "city": "Paris"})
+    reflected = json.dumps({"body": {"tool_calls": [{"function": {"arguments": arguments}}]}})
+    answer = json.dumps({"choices": [{"message": {"content": reflected}}]})
+    redacted = redact_text(answer, [])
+    assert "sk-deep" not in redacted and "Paris" in redacted
