@@ -14,6 +14,7 @@ Nets, from the surest to the widest:
 
 from __future__ import annotations
 
+import functools
 import re
 
 import orjson
@@ -29,9 +30,15 @@ WHOLE_NAMES = frozenset({"authorization", "auth", "bearer", "cookie", "credentia
 # Names that end like a secret's but hold none (sent by common clients).
 ORDINARY_NAMES = frozenset({"promptcachekey", "cachekey", "idempotencykey"})
 
-# Somewhere in a text a secret-named pair may be: worth the closer looks below.
-SECRET_WORD = re.compile(r"(?i)key|token|secret|passw|passphrase|auth|credential")
-SECRET_WORD_BYTES = re.compile(rb"(?i)key|token|secret|passw|passphrase|auth|credential")
+# A secret-looking name right before its value: only then are the closer looks below worth
+# it ("max_tokens": or "completion_tokens": in every body and reply are not). Found with
+# plain searches, which cost a few microseconds where a case-blind regex costs fifty.
+HINT_WORDS = (
+    "key", "token", "secret", "password", "passwd", "passphrase", "credential",
+    "credentials", "auth", "authorization", "bearer", "cookie",
+)  # fmt: skip
+AFTER_HINT = re.compile(r"""\\*["']?\s*[:=]""")
+AFTER_HINT_BYTES = re.compile(rb"""\\*["']?\s*[:=]""")
 # A name that may be a secret's (is_secret_name decides): only those are matched, so that
 # an ordinary pair never swallows the start of the next one.
 NAME = (
@@ -49,12 +56,29 @@ BARE_PAIR = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # the same few names come in every body
 def is_secret_name(name: str) -> bool:
     """A field whose name says it holds a secret (`api_key`, `secretKey`, `db_password`)."""
     squashed = re.sub(r"[\W_]", "", name).lower()
     if squashed in ORDINARY_NAMES:
         return False
     return squashed in WHOLE_NAMES or squashed.endswith(NAME_ENDINGS)
+
+
+def may_hold_a_secret_pair(text: str | bytes) -> bool:
+    """Does a secret-looking name stand right before a `:` or `=` somewhere in `text`?"""
+    lowered = text.lower()
+    binary = isinstance(text, bytes)
+    after = AFTER_HINT_BYTES if binary else AFTER_HINT
+    for word in HINT_WORDS:
+        word = word.encode() if binary else word
+        start = lowered.find(word)
+        while start != -1:
+            end = start + len(word)
+            if after.match(lowered, end):
+                return True
+            start = lowered.find(word, end)
+    return False
 
 
 def is_secret_header(name: str) -> bool:
@@ -96,7 +120,7 @@ def secret_values(headers: list[tuple[str, str]], *extra: str) -> list[str]:
 def secret_field_values(raw: bytes) -> list[str]:
     """The values of a JSON body's secret-named fields, to be blanked wherever they reappear
     (an upstream may echo the request, a model may repeat it)."""
-    if not SECRET_WORD_BYTES.search(raw):
+    if not may_hold_a_secret_pair(raw):
         return []
     try:
         document = orjson.loads(raw)
@@ -132,7 +156,7 @@ def redact_text(text: str, secrets: list[str]) -> str:
             text = text.replace(secret, REDACTED)
     if GATEWAY_KEY_PREFIX in text:
         text = GATEWAY_KEY.sub(REDACTED, text)
-    if SECRET_WORD.search(text):
+    if may_hold_a_secret_pair(text):
         text = QUOTED_PAIR.sub(_blank_pair, text)
         text = BARE_PAIR.sub(_blank_pair, text)
     return text
@@ -155,7 +179,7 @@ def redact_json(value: object, secrets: list[str]) -> object:
 
 def _redact_string(text: str, secrets: list[str]) -> str:
     """A string, and the JSON it may hold (tool-call arguments): blanked inside, kept JSON."""
-    if text[:1] in ("{", "[") and SECRET_WORD.search(text):
+    if text[:1] in ("{", "[") and may_hold_a_secret_pair(text):
         try:
             inner = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -176,7 +200,7 @@ def redact_headers(headers: list[tuple[str, str]], secrets: list[str]) -> dict[s
 def redact_body(raw: bytes, secrets: list[str]) -> bytes:
     """A request body with secret fields and known secret values blanked."""
     if (
-        not SECRET_WORD_BYTES.search(raw)
+        not may_hold_a_secret_pair(raw)
         and GATEWAY_KEY_PREFIX.encode() not in raw
         and not any(s.encode() in raw for s in secrets)
     ):
