@@ -195,9 +195,13 @@ def test_past_the_connection_cap_a_request_gets_a_503_in_its_apis_shape(e2e_dir,
         proc.stop()
 
 
-def test_daphne_keeps_the_header_limit(e2e_dir, fake):
-    proc, url = start_gateway(e2e_dir, fake, "--server", "daphne", MAX_HEADER_BYTES="8192")
+def test_daphne_keeps_the_header_limit_and_closes_silent_connections(e2e_dir, fake):
+    proc, url = start_gateway(
+        e2e_dir, fake, "--server", "daphne", MAX_HEADER_BYTES="8192", HEADER_TIMEOUT="1"
+    )
     try:
+        with connect(url) as idle:
+            assert is_closed(idle, 10)
         with connect(url) as sock:
             sock.sendall(request("/v1/chat/completions", {"X-Padding": "p" * 10000}))
             status, body = status_and_json(read_all(sock))

@@ -167,6 +167,8 @@ def test_exports_redact_rows_stored_before(tmp_path):
         messages=messages,
         digest="d",
     )
-    call_command("export_chatml", "--out", str(tmp_path))
-    exported = "".join(p.read_text() for p in tmp_path.rglob("*.jsonl"))
-    assert exported and leaked(exported) == []
+    for options in ([], ["--scrub"]):
+        out = tmp_path / "-".join(["out", *options])
+        call_command("export_chatml", "--out", str(out), *options)
+        exported = "".join(p.read_text() for p in out.rglob("*.jsonl"))
+        assert exported and leaked(exported) == []
