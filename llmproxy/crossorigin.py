@@ -109,42 +109,48 @@ def same_origin(scope: dict, origin: str) -> bool:
 
 def refusal(scope: dict) -> Refusal | None:
     """Why this request may not go on, or None."""
-    if scope["path"] not in UNCHECKED_HOST_PATHS:
-        if settings.SECURE and not is_secure(scope):
-            return Refusal(
-                403,
-                "This gateway is served over HTTPS only: send the request to its https:// address.",
-                "https_required",
-                "permission_error",
-            )
-        host = header(scope, b"host")
-        if host is not None and not host_allowed(host, settings.ALLOWED_HOSTS):
-            return Refusal(
-                403,
-                f"The host {host[:100]!r} is not served here: add it to ALLOWED_HOSTS.",
-                "host_not_allowed",
-                "permission_error",
-            )
+    return address_refusal(scope) or origin_refusal(scope)
+
+
+def address_refusal(scope: dict) -> Refusal | None:
+    """Plain HTTP where HTTPS is required, or a Host the gateway does not answer to."""
+    if scope["path"] in UNCHECKED_HOST_PATHS:
+        return None
+    if settings.SECURE and not is_secure(scope):
+        return Refusal(
+            403,
+            "This gateway is served over HTTPS only: send the request to its https:// address.",
+            "https_required",
+            "permission_error",
+        )
+    host = header(scope, b"host")
+    if host is not None and not host_allowed(host, settings.ALLOWED_HOSTS):
+        return Refusal(
+            403,
+            f"The host {host[:100]!r} is not served here: add it to ALLOWED_HOSTS.",
+            "host_not_allowed",
+            "permission_error",
+        )
+    return None
+
+
+def origin_refusal(scope: dict) -> Refusal | None:
+    """A browser page that may not call the API: its Origin is neither the gateway's nor
+    allowed, or it sent none but says it is on another site (a plain <img> or <script>)."""
     origin = header(scope, b"origin")
     if origin is None:
         fetch_site = (header(scope, b"sec-fetch-site") or "").lower()
-        if fetch_site in CROSS_SITE and "*" not in settings.CORS_ALLOWED_ORIGINS:
-            return Refusal(
-                403,
-                "Requests from pages on other sites are not allowed.",
-                "origin_not_allowed",
-                "permission_error",
-            )
+        if fetch_site not in CROSS_SITE or "*" in settings.CORS_ALLOWED_ORIGINS:
+            return None
+        message = "Requests from pages on other sites are not allowed."
+    elif listed(origin) or same_origin(scope, origin):
         return None
-    if listed(origin) or same_origin(scope, origin):
-        return None
-    return Refusal(
-        403,
-        f"Requests from pages on {origin[:100]!r} are not allowed: add the origin to "
-        "CORS_ALLOWED_ORIGINS.",
-        "origin_not_allowed",
-        "permission_error",
-    )
+    else:
+        message = (
+            f"Requests from pages on {origin[:100]!r} are not allowed: add the origin to "
+            "CORS_ALLOWED_ORIGINS."
+        )
+    return Refusal(403, message, "origin_not_allowed", "permission_error")
 
 
 def cors_headers(scope: dict) -> list[tuple[bytes, bytes]]:

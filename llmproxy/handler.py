@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Callable
 from contextlib import aclosing
 
 import orjson
@@ -125,7 +126,7 @@ def ollama_shape(message: str, code: str, kind: str) -> dict:
 
 # The error shape of each API by path prefix, the first that matches; OpenAI's elsewhere.
 # A new API with its own shape adds its prefix here.
-ERROR_SHAPES: list[tuple[str, object]] = [("/api/", ollama_shape)]
+ERROR_SHAPES: list[tuple[str, Callable[[str, str, str], dict]]] = [("/api/", ollama_shape)]
 
 
 def error_body(path: str, message: str, code: str, kind: str | None = None) -> dict:
