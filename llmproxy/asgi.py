@@ -14,11 +14,11 @@ django_app = get_asgi_application()  # sets Django up before the imports below
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from analytics.routing import websocket_urlpatterns  # noqa: E402
-from llmproxy import handler  # noqa: E402
+from llmproxy import handler, limits  # noqa: E402
+from llmproxy.crossorigin import SameOriginWebsocket  # noqa: E402
 from routing.core import lifecycle  # noqa: E402
 
 PROXY_PREFIXES = ("/v1/",)
@@ -105,7 +105,23 @@ async def http(scope: dict, receive, send) -> None:
     scope["llmproxy.started"] = perf_counter()
     lifecycle.ensure_started()
     send = measure_overhead(scope, send)
-    if is_proxy_path(scope["path"]):
+    try:
+        await within_limits(scope, limits.paced(receive), send)
+    except limits.BodyStalledError:
+        await refuse_unless_started(scope, send, limits.body_stalled())
+    except limits.BodyTooLargeError:
+        await refuse_unless_started(scope, send, limits.page_body_too_large())
+
+
+async def refuse_unless_started(scope: dict, send, refusal) -> None:
+    if not scope.get("llmproxy.response_started"):
+        await handler.send_refusal(scope, send, refusal)
+
+
+async def within_limits(scope: dict, receive, send) -> None:
+    if refusal := limits.refusal(scope):
+        await handler.send_refusal(scope, send, refusal)
+    elif is_proxy_path(scope["path"]):
         await handler.handle(scope, receive, send)
     elif (
         scope["path"] == "/"
@@ -113,9 +129,11 @@ async def http(scope: dict, receive, send) -> None:
         and scope.get("server")
         and scope["server"][1] == settings.OLLAMA_PORT
     ):
-        await ollama_root(scope, send)
+        if not await handler.screen(scope, send):  # the API port's Host and Origin rules
+            await ollama_root(scope, send)
     else:
-        await django_app(scope, receive, send)
+        page_limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        await django_app(scope, limits.bounded(scope, receive, page_limit), send)
 
 
 application = ProtocolTypeRouter(
@@ -123,8 +141,6 @@ application = ProtocolTypeRouter(
         "http": http,
         "lifespan": lifespan,
         # The dashboard's live channel: the admin's session, and only from our own pages.
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": SameOriginWebsocket(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

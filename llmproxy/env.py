@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -24,6 +25,18 @@ def env_str(*names: str, default: str = "") -> str:
         if value is not None:
             return value.strip()
     return default
+
+
+def stored_secret_key(data_dir: Path) -> str:
+    """The SECRET_KEY generated once and kept in DATA_DIR (when none is set)."""
+    path = data_dir / "secret_key"
+    if path.is_file():
+        return path.read_text().strip()
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -81,6 +94,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def default_hosts(listen_host: str) -> list[str]:
+    """ALLOWED_HOSTS when it is not set: loopback names and the address listened on, any
+    port; every name when listening on all interfaces."""
+    if listen_host in ("0.0.0.0", "::", ""):
+        return ["*"]
+    bare_ipv6 = ":" in listen_host and not listen_host.startswith("[")
+    host = f"[{listen_host}]" if bare_ipv6 else listen_host
+    return list(dict.fromkeys(["localhost", "127.0.0.1", "[::1]", host]))
 
 
 def env_json_object(name: str) -> dict[str, str]:

@@ -21,13 +21,13 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse
 from django.urls import Resolver404, get_resolver
 
-from routing.apis.anthropic.errors import anthropic_error
+from llmproxy import crossorigin
+from llmproxy.crossorigin import Refusal
+from llmproxy.error_shapes import error_body
 from routing.core.body import STREAMED_BODY, BodyStream
-from routing.core.errors import openai_error
 from routing.core.responses import RelayResponse
 
 log = logging.getLogger(__name__)
-MESSAGES_PREFIX = "/v1/messages"
 
 BASE_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -160,25 +160,51 @@ async def watch_disconnect(
             body = body if more else None
 
 
-def error_body(path: str, message: str, code: str) -> dict:
-    """An error in the shape of the API the path belongs to (Ollama's, Anthropic's, else
-    OpenAI's)."""
-    if path.startswith("/api/"):
-        return {"error": message}
-    if path.startswith(MESSAGES_PREFIX):
-        kind = {"request_too_large": "request_too_large", "not_found": "not_found_error"}
-        return anthropic_error(message, kind.get(code, "api_error"))
-    kind = "server_error" if code == "server_error" else "invalid_request_error"
-    return openai_error(message, kind, None, code)
-
-
 async def refuse_too_large(scope: dict, send, limit: int) -> None:
     message = f"The request body is larger than the limit of {limit} bytes."
     body_json = error_body(scope["path"], message, "request_too_large")
     await send_json(send, 413, body_json, [(b"connection", b"close")])
 
 
+async def send_refusal(scope: dict, send, refusal: Refusal, headers: list | None = None) -> None:
+    """Answer with `refusal` in the path's error shape; the connection is not kept (the body,
+    if any, is left unread)."""
+    body = error_body(scope["path"], refusal.message, refusal.code, refusal.kind)
+    await send_json(send, refusal.status, body, [(b"connection", b"close"), *(headers or [])])
+
+
+def with_headers(send, extra: list[tuple[bytes, bytes]]):
+    async def sending(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *extra]
+        await send(message)
+
+    return sending
+
+
+async def screen(scope: dict, send) -> bool:
+    """Refuse what may not go on and answer CORS preflights; True when answered here."""
+    if refusal := crossorigin.refusal(scope):
+        await send_refusal(scope, send, refusal)
+        return True
+    if crossorigin.is_preflight(scope):
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 204,
+                "headers": [*BASE_HEADERS, *crossorigin.preflight_headers(scope)],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+        return True
+    return False
+
+
 async def handle(scope: dict, receive, send) -> None:
+    if await screen(scope, send):
+        return
+    if cors := crossorigin.cors_headers(scope):
+        send = with_headers(send, cors)
     path, root = scope["path"], scope.get("root_path", "")
     try:
         match = get_resolver().resolve(path[len(root) :] if path.startswith(root) else path)

@@ -100,6 +100,8 @@ def serve_uvicorn(found: list[Listener], workers: int = 1, console: bool = False
         server_header=False,
         access_log=False,
         log_level="warning",
+        http="llmproxy.protocol:GuardedProtocol",  # header size and time, connection cap
+        timeout_keep_alive=settings.KEEPALIVE_TIMEOUT,
         # On SIGTERM: stop accepting, let requests in flight finish for this long.
         timeout_graceful_shutdown=settings.SHUTDOWN_GRACE,
         workers=workers,
@@ -126,9 +128,30 @@ def serve_uvicorn(found: list[Listener], workers: int = 1, console: bool = False
         server.run(sockets=sockets)
 
 
+def limit_daphne() -> None:
+    """What daphne (Twisted) can keep of the server's limits: a connection silent for
+    HEADER_TIMEOUT seconds is closed (Twisted's idle timeout, which also covers a stalled
+    body, with no 408), and headers over twice MAX_HEADER_BYTES are cut with a 400 (the
+    application answers 431 from MAX_HEADER_BYTES). It has no overall header deadline and
+    no connection cap; uvicorn has both."""
+    from daphne import http_protocol, server
+    from twisted.web import http
+
+    http.HTTPChannel.totalHeadersSize = 2 * settings.MAX_HEADER_BYTES
+    http.HTTPChannel.MAX_LENGTH = 2 * settings.MAX_HEADER_BYTES  # one line
+
+    class LimitedFactory(http_protocol.HTTPFactory):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.timeOut = settings.HEADER_TIMEOUT
+
+    server.HTTPFactory = LimitedFactory
+
+
 def serve_daphne(found: list[Listener], console: bool = False) -> None:
     from daphne.cli import CommandLineInterface
 
+    limit_daphne()
     if console:
         start_console()
 

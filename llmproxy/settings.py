@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from django.utils.csp import CSP
 
 from llmproxy.env import (
     database_from_url,
+    default_hosts,
     env_bool,
     env_choice,
     env_float,
@@ -22,27 +22,20 @@ from llmproxy.env import (
     env_str,
     env_url,
     sqlite_database,
+    stored_secret_key,
 )
+from llmproxy.logging_config import logging_config
+from llmproxy.private import keep_new_files_private
+
+keep_new_files_private()  # database, journal, metrics, exports: the owner's alone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", default=str(BASE_DIR / "data")))
 
 
-def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in DATA_DIR."""
-    if key := env_str("SECRET_KEY"):
-        return key
-    path = DATA_DIR / "secret_key"
-    if path.is_file():
-        return path.read_text().strip()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
-
-
-SECRET_KEY = _secret_key()
+SECRET_KEY = env_str("SECRET_KEY") or stored_secret_key(DATA_DIR)
+# Earlier keys: still open sessions and stored upstream keys (see rotate_upstream_keys).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 DEBUG = env_bool("DEBUG", False)
 
 # --- the gateway -----------------------------------------------------------
@@ -88,6 +81,15 @@ UPSTREAM_MAX_CONNECTIONS = env_int("UPSTREAM_MAX_CONNECTIONS", default=200, mini
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", default=10 * 1024 * 1024, minimum=1024)
 # Pass-through uploads that are not JSON (audio files in multipart forms, ...) stream upstream.
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", default=100 * 1024 * 1024, minimum=1024)
+# The server's: header bytes, seconds to send them, a body's pauses, idle kept-alive
+# connections, open connections per process (past it, a 503).
+MAX_HEADER_BYTES = env_int("MAX_HEADER_BYTES", default=64 * 1024, minimum=4096)
+HEADER_TIMEOUT = env_float("HEADER_TIMEOUT", default=10.0, minimum=0.1)
+BODY_TIMEOUT = env_float("BODY_TIMEOUT", default=15.0, minimum=0.1)
+KEEPALIVE_TIMEOUT = env_float("KEEPALIVE_TIMEOUT", default=5.0, minimum=0.1)
+MAX_CONNECTIONS = env_int("MAX_CONNECTIONS", default=1000, minimum=1)
+# Bodies of pages (the admin's forms): refused past this before Django reads them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_PAGE_BYTES", default=2_621_440, minimum=1024)
 CONFIG_POLL_SECONDS = env_float("CONFIG_POLL_SECONDS", default=1.0, minimum=0.1)
 # Resilience: tries per request, when an upstream is rested, how long a request queues.
 MAX_ATTEMPTS = env_int("MAX_ATTEMPTS", default=3, minimum=1, maximum=10)
@@ -133,9 +135,10 @@ PRUNE_INTERVAL_SECONDS = env_float("PRUNE_INTERVAL_SECONDS", default=3600.0, min
 TIKTOKEN_CACHE_DIR = Path(env_str("TIKTOKEN_CACHE_DIR", default=str(DATA_DIR / "tiktoken")))
 
 # --- Django ----------------------------------------------------------------
-_local_hosts = ["localhost", "127.0.0.1", "[::1]"]
-_default_hosts = ["*"] if LISTEN_HOST in ("0.0.0.0", "::", "") else [*_local_hosts, LISTEN_HOST]
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _default_hosts)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default_hosts(LISTEN_HOST))
+# Pages on other origins that may call the API paths from a browser (scheme://host[:port],
+# comma-separated; `*` for any). Empty: only the gateway's own pages.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
 
 # daphne's app only replaces `runserver` (it imports Twisted, ~20 MB): load it just for that.
 _RUNSERVER = sys.argv[1:2] == ["runserver"]
@@ -218,8 +221,13 @@ WORKERS = env_int("WORKERS", default=1, minimum=1, maximum=64)
 SHUTDOWN_GRACE = env_float("SHUTDOWN_GRACE", default=10.0, minimum=0.0)
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -263,29 +271,10 @@ if SECURE:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+# Failed logins per account (four times as many per address) before a lock-out this long.
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", default=5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", default=900, minimum=1)
 ADMIN_USERNAME = env_str("ADMIN_USERNAME")
 ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-        "traffic": {"format": "%(asctime)s %(message)s", "datefmt": "%H:%M:%S"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        "traffic": {"class": "logging.StreamHandler", "formatter": "traffic"},
-    },
-    "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {
-        "llmproxy": {"level": "INFO"},
-        "routing": {"level": "INFO"},
-        # One line per request and response with VERBOSE=true or `runproxy --verbose`.
-        "llmproxy.traffic": {
-            "level": "INFO" if VERBOSE else "WARNING",
-            "handlers": ["traffic"],
-            "propagate": False,
-        },
-    },
-}
+LOGGING = logging_config(VERBOSE)

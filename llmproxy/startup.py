@@ -7,10 +7,13 @@ import socket
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from llmproxy.private import close_data_dir
 from llmproxy.serving import Listener
 from recording.journal import replay as replay_journal
 from recording.maintenance import mark_interrupted
@@ -53,6 +56,17 @@ def listeners(host: str, port: int) -> list[Listener]:
     return found
 
 
+def check_admin_password() -> None:
+    """A weak ADMIN_PASSWORD stops start-up, judged by Django's password validators."""
+    if not settings.ADMIN_PASSWORD:
+        return
+    user = get_user_model()(username=settings.ADMIN_USERNAME)
+    try:
+        validate_password(settings.ADMIN_PASSWORD, user)
+    except ValidationError as exc:
+        raise ImproperlyConfigured("ADMIN_PASSWORD: " + " ".join(exc.messages)) from None
+
+
 def ensure_admin() -> str | None:
     """Create the admin from ADMIN_USERNAME/ADMIN_PASSWORD, or say how to make one."""
     users = get_user_model().objects
@@ -71,7 +85,11 @@ def ensure_admin() -> str | None:
 
 def prepare(host: str, port: int) -> tuple[list[Listener], list[str]]:
     """Everything before serving; returns the listeners and lines for the banner."""
-    lines = ["Applied database migrations."] if migrate_if_needed() else []
+    lines = []
+    if closed := close_data_dir(settings.DATA_DIR):
+        lines.append(f"Closed {closed} entries of DATA_DIR to other users (0700/0600).")
+    if migrate_if_needed():
+        lines.append("Applied database migrations.")
     lines += load_startup_config()
     if settings.MAPPINGS_FILE:
         mapping = read_mappings(settings.MAPPINGS_FILE)

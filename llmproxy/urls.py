@@ -5,6 +5,9 @@ from analytics import views as analytics_views
 from analytics.metrics_view import metrics
 from llmproxy import views
 from llmproxy.api import anthropic_api, logs_api, ollama_api, openai_api, passthrough_api
+from llmproxy.login_throttle import ThrottledLoginForm
+
+admin.site.login_form = ThrottledLoginForm  # failed logins lock out for a while
 
 urlpatterns = [
     path("", views.home, name="home"),

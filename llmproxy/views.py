@@ -9,7 +9,7 @@ from django.views.defaults import page_not_found
 
 from analytics.views import dashboard
 from llmproxy import __version__
-from llmproxy.handler import error_body
+from llmproxy.error_shapes import error_body
 from routing.core.errors import openai_error
 
 ENDPOINTS = [

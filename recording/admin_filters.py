@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q
 from django.utils.functional import cached_property
@@ -58,7 +59,12 @@ class StatusFilter(admin.SimpleListFilter):
         return [(str(s), str(s)) for s in self.STATUSES]
 
     def queryset(self, request, queryset):
-        return queryset.filter(status=self.value()) if self.value() else queryset
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit() or len(value) > 3:
+            raise BadRequest("The status filter takes an HTTP status such as 404.")
+        return queryset.filter(status=int(value))
 
 
 class TagFilter(InputFilter):

@@ -8,7 +8,6 @@ row count (except --dedupe, which keeps one small signature per distinct prompt)
 from __future__ import annotations
 
 import re
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from recording.dedupe import DEFAULT_THRESHOLD, Deduper, first_like_conversation
 from recording.formats import Candidate, build_record, chatml_record, pick_reply, split_of
 from recording.models import Alternative, Conversation, ReviewState
 from recording.scrub import scrub_messages
+from routing.core.redaction import redact_json
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CHUNK = 2000
@@ -121,7 +121,8 @@ def iter_jsonl(conversations) -> Iterator[bytes]:
     """ChatML JSONL lines of a Conversation queryset as captured, streamed from the database."""
     rows = conversations.order_by("workflow", "created_at", "id").values(*CHATML_FIELDS)
     for row in rows.iterator(chunk_size=CHUNK):
-        record = chatml_record(row["messages"], row["tools"], _meta(row, row["model"]))
+        messages, tools = redact_json(row["messages"], []), redact_json(row["tools"], [])
+        record = chatml_record(messages, tools, _meta(row, row["model"]))
         yield orjson.dumps(record) + b"\n"
 
 
@@ -214,11 +215,12 @@ class _Exporter:
         reply, fell_back = pick_reply(
             options.choose, row["chosen"], original, edited, alternatives, picked
         )
-        messages = [*row["messages"][:-1], reply.message]
+        # Rows kept before the redaction grew are redacted again on their way out.
+        messages = redact_json([*row["messages"][:-1], reply.message], [])
         if options.scrub:
             messages = scrub_messages(messages)
         record, reason = build_record(
-            options.format, messages, row["tools"], _meta(row, reply.model)
+            options.format, messages, redact_json(row["tools"], []), _meta(row, reply.model)
         )
         if record is None:
             return self.summary.skip(reason)
@@ -276,24 +278,3 @@ def export_chatml(
     progress: Callable[[int], None] | None = None,
 ) -> ExportSummary:
     return export_conversations(out_dir, filters, ExportOptions(dedupe=dedupe), progress)
-
-
-class ProgressBar:
-    """A bar on stderr when it is a terminal: `[#####-----] 12/40`; nothing otherwise."""
-
-    def __init__(self, total: int, stream: IO[str] | None = None, width: int = 30) -> None:
-        self.total, self.width = total, width
-        self.stream = stream or sys.stderr
-        self.shown = self.stream.isatty()
-
-    def __call__(self, done: int) -> None:
-        if self.shown:
-            filled = int(self.width * done / max(self.total, 1))
-            bar = "#" * filled + "-" * (self.width - filled)
-            self.stream.write(f"\r[{bar}] {done}/{self.total}")
-            self.stream.flush()
-
-    def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r" + " " * (self.width + 30) + "\r")
-            self.stream.flush()

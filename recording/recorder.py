@@ -12,15 +12,9 @@ import orjson
 from django.conf import settings
 
 from recording.capture import digest, session_keys, training_messages, turns
-from recording.redact import (
-    redact_body,
-    redact_headers,
-    redact_json,
-    redact_text,
-    secret_field_values,
-    secret_values,
-)
 from routing.core.exchange import EMBEDDINGS, OK, PASSTHROUGH, Exchange
+from routing.core.redaction import redact_body, redact_headers, redact_json, redact_text
+from routing.core.request_secrets import secrets_of
 from routing.models import compress
 from routing.pipeline.usage import count_tokens, reported_usage
 from routing.streams import tokens
@@ -127,7 +121,7 @@ def finish_fields(exchange: Exchange, count: bool = True) -> dict:
         "completion_tokens": completion,
         "tokens_estimated": estimated,
         "bytes_out": exchange.bytes_out,
-        "error": redact_text(exchange.error, _secrets(exchange))[:ERROR_LIMIT],
+        "error": redact_text(exchange.error, secrets_of(exchange))[:ERROR_LIMIT],
         "attempts": exchange.attempts if len(exchange.attempts) > 1 else None,
         "cache_hit": exchange.cache_hit,
         "bytes_in": bytes_in(exchange),  # a streamed upload is counted as it goes
@@ -135,23 +129,12 @@ def finish_fields(exchange: Exchange, count: bool = True) -> dict:
     }
 
 
-def _secrets(exchange: Exchange) -> list[str]:
-    return secret_values(
-        exchange.request_headers,
-        exchange.decision.upstream.api_key,
-        settings.OPENAI_API_KEY,
-        *secret_field_values(exchange.raw_request),
-    )
-
-
 def body_row(exchange: Exchange) -> dict:
-    secrets = _secrets(exchange)
+    secrets = secrets_of(exchange)
     response = b"".join(exchange.delivered)
-    if secrets:
-        text = response.decode("utf-8", "replace")
-        response = (
-            redact_text(text, secrets).encode() if any(s in text for s in secrets) else response
-        )
+    text = response.decode("utf-8", "replace")
+    if (redacted := redact_text(text, secrets)) != text:
+        response = redacted.encode()
     headers = orjson.dumps(redact_headers(exchange.request_headers, secrets))
     return {
         "request_id": exchange.id,
@@ -165,7 +148,7 @@ def body_row(exchange: Exchange) -> dict:
 def conversation_row(exchange: Exchange, fields: dict) -> dict | None:
     if exchange.state != OK or exchange.kind in (EMBEDDINGS, PASSTHROUGH):
         return None  # only conversations are training data
-    secrets = _secrets(exchange)
+    secrets = secrets_of(exchange)
     body = redact_json(exchange.client_body, secrets)
     messages = training_messages(
         body,

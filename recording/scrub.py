@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from routing.core.redaction import redact_json
+
 EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 KEYS = re.compile(
@@ -68,4 +70,5 @@ def scrub(value: object) -> object:
 
 
 def scrub_messages(messages: list[dict]) -> list[dict]:
-    return scrub(messages)
+    """Secrets redacted (the log's own redaction), then personal data and key shapes."""
+    return scrub(redact_json(messages, []))

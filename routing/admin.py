@@ -7,7 +7,7 @@ import ipaddress
 import time
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -178,26 +178,38 @@ class GatewayKeyAdmin(admin.ModelAdmin):
     readonly_fields = ["key_start", "created_at"]
     actions = ["issue_new_secret"]
 
+    # A new secret is shown on the answer page itself: never in a message, which would
+    # carry it in a cookie (signed, not encrypted) or the session table.
     def save_model(self, request, obj: GatewayKey, form, change: bool) -> None:
         secret = None if change else obj.issue()
         super().save_model(request, obj, form, change)
         if secret:
-            self._show_once(request, obj, secret)
+            request.issued_keys = [(obj, secret)]
 
-    def _show_once(self, request, obj: GatewayKey, secret: str) -> None:
-        self.message_user(
-            request,
-            f"The key of {obj.name!r} is {secret} . Copy it now: it is "
-            "not stored and will not be shown again.",
-            messages.WARNING,
-        )
+    def response_add(self, request, obj: GatewayKey, post_url_continue=None) -> HttpResponse:
+        if issued := getattr(request, "issued_keys", None):
+            return self.show_once(request, issued)
+        return super().response_add(request, obj, post_url_continue)
+
+    def show_once(self, request, issued: list[tuple[GatewayKey, str]]) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Copy the new key now",
+            "issued": issued,
+            "opts": self.model._meta,
+        }
+        response = TemplateResponse(request, "admin/routing/gatewaykey/issued.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.action(description="Issue a new secret (the old one stops working)")
-    def issue_new_secret(self, request, queryset) -> None:
+    def issue_new_secret(self, request, queryset) -> HttpResponse:
+        issued = []
         for obj in queryset:
             secret = obj.issue()
             obj.save(update_fields=["key_hash", "key_start"])
-            self._show_once(request, obj, secret)
+            issued.append((obj, secret))
+        return self.show_once(request, issued)
 
 
 @admin.register(CachedResponse)

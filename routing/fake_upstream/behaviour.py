@@ -22,7 +22,8 @@ user message (or prompt).
     hang            never answer (until the client leaves)
     hang-after:N    stream N events, then go silent
     drop-after:N    stream N events, then drop the connection
-    status:CODE     answer with that error status (429 carries Retry-After: 7)
+    status:CODE     answer with that error status (429 carries Retry-After: 7); with
+                    inspect, its message holds the headers received (a server echoing a key)
     retry-after:S   send Retry-After: S with the error status (empty: none)
     text-error:CODE answer with that status and a plain-text body
     malformed       send a line that is not JSON after the first event

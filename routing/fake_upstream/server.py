@@ -117,7 +117,10 @@ class FakeUpstream:
             return
         for key, text_body in (("status", False), ("text-error", True)):
             if key in how:
-                return await self.error(send, int(how[key]), text_body, how.get("retry-after"))
+                echoed = orjson.dumps(headers).decode() if "inspect" in how else ""
+                return await self.error(
+                    send, int(how[key]), text_body, echoed, how.get("retry-after")
+                )
         try:
             if "agent" in how:
                 text, call = agent_turn(body)
@@ -138,7 +141,9 @@ class FakeUpstream:
             return await self.json(send, 200, data)
         await self.stream(send, body, parts, how, chat, gone)
 
-    async def error(self, send, status: int, plain: bool, retry_after: str | None = None) -> None:
+    async def error(
+        self, send, status: int, plain: bool, echoed: str = "", retry_after: str | None = None
+    ) -> None:
         retry_after = retry_after if retry_after is not None else ("7" if status == 429 else "")
         extra = [(b"retry-after", retry_after.encode())] if retry_after else []
         if plain:
@@ -152,7 +157,7 @@ class FakeUpstream:
             return await send({"type": "http.response.body", "body": b"upstream exploded"})
         error = {
             "error": {
-                "message": f"fake error {status}",
+                "message": f"fake error {status}{': ' + echoed if echoed else ''}",
                 "type": "fake_error",
                 "param": None,
                 "code": str(status),

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 
 from routing.config.current import current_rules
 from routing.core.errors import AuthenticationError, RateLimitedError
+from routing.core.redaction import GATEWAY_KEY_PREFIX
 from routing.guard.limits import hit
 from routing.models import GatewayKey
 from routing.rules.engine import KeySpec
@@ -30,25 +31,47 @@ class Admission:
     rate_headers: dict[str, str] = field(default_factory=dict)
 
 
+UNKNOWN = "unknown"  # a forwarded address that is none: no network, no bucket of anyone's
+
+
 def client_ip(request: HttpRequest) -> str:
-    """The peer, or the first untrusted hop of X-Forwarded-For when the peer is a trusted proxy."""
+    """The peer, or the first untrusted hop of X-Forwarded-For when the peer is a trusted
+    proxy; a hop that is no address makes the client unknown (never the proxy itself)."""
     peer = request.META.get("REMOTE_ADDR") or ""
     trusted = settings.TRUSTED_PROXIES
     if not trusted or not _in(peer, trusted):
         return peer
     hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     for hop in reversed(hops):
-        if hop and not _in(hop, trusted):
-            return hop if _valid(hop) else peer
+        if not hop:
+            continue
+        address = hop_address(hop)
+        if address is None:
+            return UNKNOWN
+        if not _in(address, trusted):
+            return address
     return peer
 
 
-def _valid(address: str) -> bool:
+def hop_address(hop: str) -> str | None:
+    """The IP of a forwarded hop: `a.b.c.d`, `a.b.c.d:port`, an IPv6 address or
+    `[v6]:port`; None for anything else."""
+    port = ""
+    if hop.startswith("["):
+        host, closed, rest = hop[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:]
+    elif hop.count(":") == 1:
+        host, _, port = hop.partition(":")
+    else:
+        host = hop
+    if port and not (port.isdigit() and int(port) <= 65535):
+        return None
     try:
-        ipaddress.ip_address(address)
+        return str(ipaddress.ip_address(host))
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def _in(address: str, networks: tuple) -> bool:
@@ -59,33 +82,29 @@ def _in(address: str, networks: tuple) -> bool:
     return any(ip in network for network in networks)
 
 
-def _gateway_token(name: str, value: str) -> str | None:
-    """A gateway key carried as a client credential: `Authorization: Bearer` or `x-api-key`
-    (which Anthropic's clients send)."""
-    if name == "authorization":
-        scheme, _, token = value.strip().partition(" ")
-        token = token.strip()
-        return token if scheme.lower() == "bearer" and token.startswith(GatewayKey.PREFIX) else None
-    if name == "x-api-key":
-        token = value.strip()
-        return token if token.startswith(GatewayKey.PREFIX) else None
-    return None
+def gateway_key_in(name: str, value: str) -> str | None:
+    """The gateway key a header carries: all of X-Gateway-Key, or any header's value (or
+    its token after a scheme such as Bearer) that is one (Authorization, X-Api-Key, …)."""
+    value = value.strip()
+    if name.lower() == KEY_HEADER:
+        return value
+    token = value.rpartition(" ")[2]
+    return token if token.startswith(GATEWAY_KEY_PREFIX) else None
 
 
-def presented_key(headers: list[tuple[str, str]]) -> tuple[str | None, list[tuple[str, str]]]:
-    """The gateway key a client sent, and its headers without any gateway key in them: a
-    gateway key is the gateway's, and never goes upstream (X-Gateway-Key is dropped later)."""
-    key = None
-    kept = []
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered == KEY_HEADER:
-            key = value.strip()
-        elif (token := _gateway_token(lowered, value)) is not None:
-            key = key or token
-            continue
-        kept.append((name, value))
-    return key, kept
+def presented_keys(headers: list[tuple[str, str]]) -> list[str]:
+    """Every distinct gateway key the client sent, wherever it sent it."""
+    found = (gateway_key_in(name, value) for name, value in headers)
+    return list(dict.fromkeys(key for key in found if key))
+
+
+def without_keys(headers: list[tuple[str, str]], keys: list[str]) -> list[tuple[str, str]]:
+    """The headers to forward: none that carries a gateway key (the upstream gets its own)."""
+    return [
+        (name, value)
+        for name, value in headers
+        if name.lower() != KEY_HEADER and not any(key in value for key in keys)
+    ]
 
 
 async def admit(request: HttpRequest) -> Admission:
@@ -93,10 +112,13 @@ async def admit(request: HttpRequest) -> Admission:
     rules = await current_rules()
     headers = list(request.headers.items())
     admission = Admission(client_ip(request), headers=headers)
-    key, admission.headers = presented_key(headers)
+    keys = presented_keys(headers)
+    admission.headers = without_keys(headers, keys)
     now = time.time()
-    if key is not None:
-        spec = rules.gateway_keys.get(GatewayKey.hash(key))
+    if len(keys) > 1:
+        raise AuthenticationError("Two different gateway keys were sent; send one.")
+    if keys:
+        spec = rules.gateway_keys.get(GatewayKey.hash(keys[0]))
         if spec is None or spec.expired(now):
             raise AuthenticationError("The gateway key is not valid (or has expired).")
         admission.key = spec

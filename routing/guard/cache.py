@@ -2,9 +2,9 @@
 
 Keys hash the method, the path, the canonical body (key order and the `stream`
 fields do not matter, so a stream can be served from a whole answer and the other
-way round), the caller (its gateway key, its Authorization, or its address), the
-upstream and the model. Answers are stored as OpenAI completions and replayed in
-the shape each API expects.
+way round), the caller (its gateway key, its credentials, or its address, with every
+credential-bearing header that goes upstream), the upstream and the model. Answers are
+stored as OpenAI completions and replayed in the shape each API expects.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from routing.core.exchange import OK, Exchange
+from routing.core.redaction import is_secret_header, redact_json
+from routing.core.request_secrets import secrets_of
 from routing.guard.cache_store import store
 from routing.models import CachedResponse, compress, decompress
 
@@ -35,13 +37,27 @@ def enabled_for(exchange: Exchange, request_headers: dict[str, str]) -> bool:
     return on and "no-cache" not in request_headers.get("cache-control", "").lower()
 
 
+# Forwarded headers that change who the upstream answers, without being secrets.
+CALLER_HEADERS = frozenset(
+    {"openai-organization", "openai-project", "x-forwarded-for", "forwarded", "x-real-ip"}
+)
+
+
 def caller(exchange: Exchange) -> str:
+    """Whom an answer is for: the gateway key, else the client's credentials, else its
+    address; and, in every case, every credential-bearing header that goes upstream (another
+    upstream key, organisation, project or forwarded address is another caller)."""
+    forwarded = sorted(
+        (name.lower(), value)
+        for name, value in exchange.request_headers
+        if is_secret_header(name) or name.lower() in CALLER_HEADERS
+    )
+    credentials = hashlib.sha256(orjson.dumps(forwarded)).hexdigest()
     if exchange.gateway_key:
-        return f"key:{exchange.gateway_key}"
-    for name, value in exchange.request_headers:
-        if name.lower() in ("authorization", "x-api-key"):  # x-api-key: Anthropic's clients
-            return "auth:" + hashlib.sha256(value.encode()).hexdigest()
-    return f"ip:{exchange.client}"
+        return f"key:{exchange.gateway_key}:{credentials}"
+    if any(is_secret_header(name) for name, _ in forwarded):
+        return f"auth:{credentials}"
+    return f"ip:{exchange.client}:{credentials}"
 
 
 def cache_key(exchange: Exchange, method: str = "POST") -> str:
@@ -218,5 +234,6 @@ def remember(exchange: Exchange) -> None:
     if exchange.state != OK:
         return
     completion = completion_of(exchange, exchange.completion)
-    if completion is not None:
+    if completion is not None:  # kept redacted, like the log: it is stored for a while
+        completion = redact_json(completion, secrets_of(exchange))
         store.keep(row_for(exchange, exchange.cache_key, completion))

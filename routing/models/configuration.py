@@ -5,7 +5,10 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
+from django.db.models.functions import Cast
 
+from routing.core.redaction import GATEWAY_KEY_PREFIX
+from routing.models.sealed import SealedField, UnsealError, unseal_strictly
 from routing.rules.engine import UPSTREAM_APIS
 from routing.rules.patterns import (
     PatternError,
@@ -50,11 +53,11 @@ class Upstream(models.Model):
         validators=[validate_http_url],
         help_text="For example http://gpu-box:8000 (a trailing /v1 is accepted).",
     )
-    api_key = models.CharField(
+    api_key = SealedField(
         "API key",
-        max_length=500,
         blank=True,
-        help_text="Sent to this upstream as a bearer token. Never shown or logged.",
+        help_text="Sent to this upstream as a bearer token. Kept encrypted (SECRET_KEY); "
+        "never shown or logged.",
     )
     timeout = models.FloatField(
         null=True, blank=True, help_text="Seconds to the first byte and between chunks."
@@ -80,6 +83,23 @@ class Upstream(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def reseal_keys(cls) -> tuple[int, int]:
+        """Encrypt every stored key again under the current SECRET_KEY; (done, unreadable)."""
+        done = unreadable = 0
+        raw = Cast("api_key", models.TextField())  # the column as stored
+        for pk, stored in cls.objects.annotate(raw=raw).values_list("pk", "raw"):
+            if not stored:
+                continue
+            try:
+                plain = unseal_strictly(stored)
+            except UnsealError:
+                unreadable += 1
+                continue
+            cls.objects.filter(pk=pk).update(api_key=plain)
+            done += 1
+        return done, unreadable
 
 
 class Route(models.Model):
@@ -199,7 +219,7 @@ def validate_model_patterns(value: str) -> None:
 class GatewayKey(models.Model):
     """A key clients present to use the gateway; only its hash is kept."""
 
-    PREFIX = "llmp_"
+    PREFIX = GATEWAY_KEY_PREFIX
 
     name = models.CharField(max_length=100, unique=True)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)

@@ -26,6 +26,7 @@ from routing.core.errors import (
     upstream_error_body,
 )
 from routing.core.exchange import CANCELLED, EMBEDDINGS, ERROR, OK, Exchange
+from routing.core.redaction import redact_json
 from routing.streams.chunks import CHAT, transform_completion
 from routing.streams.sse import SSEDecoder, SSEEvent
 from routing.upstreams import slots
@@ -71,9 +72,11 @@ async def send(exchange: Exchange, build: Builder | None = None) -> httpx.Respon
         raise
     if response.status_code >= 400:
         content = await read_all(exchange, response)
+        # Passed on to the client, without the server's own keys an upstream may echo.
+        server_keys = [k for k in (upstream.api_key, settings.OPENAI_API_KEY) if k]
         raise UpstreamStatusError(
             response.status_code,
-            upstream_error_body(response.status_code, content),
+            redact_json(upstream_error_body(response.status_code, content), server_keys),
             client_response_headers(response.headers),
         )
     return response

@@ -1,7 +1,8 @@
 """One coloured console line when a request starts and one when it ends (`runproxy --verbose`
 or VERBOSE=true), subscribed to the request path's announcements.
 
-The lines never include a header or a body, so no secret can leak through them.
+The lines never include a header or a body; an error's text is redacted (an upstream may
+echo a key in it).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import logging
 import sys
 
 from routing.core.exchange import OK, Exchange
+from routing.core.redaction import redact_text
+from routing.core.request_secrets import secrets_of
 
 log = logging.getLogger("llmproxy.traffic")
 
@@ -53,7 +56,7 @@ def print_finished(exchange: Exchange) -> None:
     usage = exchange.usage or {}
     tokens = f" {usage.get('completion_tokens')} tok" if usage.get("completion_tokens") else ""
     ttft = f" ttft {exchange.ttft_ms:.0f} ms" if exchange.ttft_ms is not None else ""
-    error = f" {exchange.error}" if exchange.error else ""
+    error = f" {redact_text(exchange.error, secrets_of(exchange))}" if exchange.error else ""
     took = f"{exchange.duration_ms or 0:.0f} ms"
     log.info(
         _paint(

@@ -36,6 +36,8 @@ from routing.core.errors import (
     UpstreamTimeoutError,
 )
 from routing.core.exchange import Exchange
+from routing.core.redaction import redact_text
+from routing.core.request_secrets import secrets_of
 from routing.rules.engine import Target
 from routing.upstreams.balance import order_targets
 from routing.upstreams.health import UNWELL_STATUSES, health
@@ -67,7 +69,7 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
     return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
-def react(error: GatewayError, name: str, counted: set[str]) -> str | None:
+def react(error: GatewayError, name: str, counted: set[str], secrets: list[str]) -> str | None:
     """Note what a failed try says about its upstream; where the request may go next
     (ANY_TARGET, OTHER_TARGETS), or None when it should not be tried again."""
     if isinstance(error, OverloadedError):  # our own queue for it is full
@@ -75,14 +77,14 @@ def react(error: GatewayError, name: str, counted: set[str]) -> str | None:
     if isinstance(error, UpstreamStatusError):
         seconds = retry_after(error.headers)
         if error.status in (429, 503) and seconds is not None:
-            health.rest(name, seconds, error.status, error.message)
+            health.rest(name, seconds, error.status, error.message, secrets)
             return OTHER_TARGETS
         if error.status not in UNWELL_STATUSES:
-            health.answered(name, error.status, error.message)
+            health.answered(name, error.status, error.message, secrets)
             return OTHER_TARGETS if error.status == 429 else None
     if name not in counted:
         counted.add(name)  # one request counts once against an upstream's health
-        health.failed(name, error.message)
+        health.failed(name, error.message, secrets)
     return OTHER_TARGETS if isinstance(error, UpstreamTimeoutError) else ANY_TARGET
 
 
@@ -126,11 +128,13 @@ def aim(exchange: Exchange, target: Target, model: str) -> None:
 
 
 def note(exchange: Exchange, target: Target, started: float, error: GatewayError | None) -> None:
+    """One try in the request's attempts list (an upstream's words redacted: it may echo a
+    key)."""
     exchange.attempts.append(
         {
             "upstream": target.upstream.name,
             "status": error.status if error else 200,
-            "error": error.message[:200] if error else "",
+            "error": redact_text(error.message, secrets_of(exchange))[:200] if error else "",
             "ms": round((perf_counter() - started) * 1000, 1),
         }
     )
@@ -158,7 +162,7 @@ async def with_attempts[Result](
         except GatewayError as error:
             note(exchange, target, started, error)
             name = target.upstream.name
-            where = react(error, name, counted)
+            where = react(error, name, counted, secrets_of(exchange))
             if where is None:
                 raise advise_client(exchange, error) from None
             if where == OTHER_TARGETS:

@@ -9,6 +9,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import httpx
 from django.conf import settings
 
+from routing.core.redaction import GATEWAY_KEY
 from routing.rules.engine import UpstreamSpec
 from routing.upstreams.transport import AiohttpTransport
 
@@ -82,7 +83,13 @@ def timeout_for(upstream: UpstreamSpec) -> httpx.Timeout:
 
 
 def upstream_headers(client_headers: Iterable[tuple[str, str]], upstream: UpstreamSpec) -> dict:
-    headers = {k.lower(): v for k, v in client_headers if k.lower() not in DROP_TO_UPSTREAM}
+    # A header holding a gateway key never leaves, whichever way it came in (the guard has
+    # taken them out already: this is the last line).
+    headers = {
+        k.lower(): v
+        for k, v in client_headers
+        if k.lower() not in DROP_TO_UPSTREAM and not GATEWAY_KEY.search(v)
+    }
     headers["accept-encoding"] = "identity"
     if upstream.api_key and (upstream.key_overrides or "authorization" not in headers):
         headers["authorization"] = f"Bearer {upstream.api_key}"

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import httpx
 from django.conf import settings
 
+from routing.core.redaction import redact_text
 from routing.core.shared_redis import redis_client
 
 log = logging.getLogger(__name__)
@@ -71,12 +72,15 @@ class Health:
         now = time.time() if now is None else now
         return max(self.state(name).rest_until - now, 0.0)
 
-    def rest(self, name: str, seconds: float, status: int, error: str) -> None:
+    def rest(
+        self, name: str, seconds: float, status: int, error: str, secrets: list[str] | tuple = ()
+    ) -> None:
         """The upstream asked for a pause (Retry-After): no request goes there meanwhile."""
         state = self.state(name)
         state.rest_until = time.time() + min(max(seconds, 0.0), MAX_REST_SECONDS)
         state.rest_status = status
-        state.last_error, state.last_failure = error[:300], time.time()
+        state.last_error = redact_text(error, list(secrets))[:300]
+        state.last_failure = time.time()
         log.warning("upstream %s asked for a pause of %gs (%d)", name, seconds, status)
         publish(name, state.rest_until, status)
 
@@ -100,8 +104,10 @@ class Health:
             log.info("upstream %s answers again", name)
             publish(name, 0.0)
 
-    def failed(self, name: str, error: str) -> None:
+    def failed(self, name: str, error: str, secrets: list[str] | tuple = ()) -> None:
+        """Count a failure; its text is kept (and shown) redacted: upstreams echo keys."""
         now = time.time()
+        error = redact_text(error, list(secrets))
         state = self.state(name)
         state.failures += 1
         state.last_error, state.last_failure = error[:300], now
@@ -117,11 +123,11 @@ class Health:
             )
             publish(name, state.cooldown_until)
 
-    def answered(self, name: str, status: int, error: str) -> None:
+    def answered(self, name: str, status: int, error: str, secrets: list[str] | tuple = ()) -> None:
         """An error status came back: a failure if it shows the upstream unwell, else a sign
         of life (a quick 500 or 4xx is the request's problem, not the server's)."""
         if status in UNWELL_STATUSES:
-            self.failed(name, error)
+            self.failed(name, error, secrets)
         elif status != 429:  # busy for now, but neither dead nor well: count nothing
             self.succeeded(name)
 
@@ -232,4 +238,4 @@ async def check_actively() -> None:
                 else:
                     health.succeeded(upstream.name)
             except httpx.HTTPError as exc:
-                health.failed(upstream.name, f"health check: {exc}")
+                health.failed(upstream.name, f"health check: {exc}", [upstream.api_key])

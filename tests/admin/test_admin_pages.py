@@ -166,21 +166,56 @@ def test_admin_changes_are_in_the_admin_history(staff):
     assert entry.user.username == "root" and "gpt-4" in entry.object_repr
 
 
+def issued_secret(page: str) -> str:
+    return page.split('<code class="issued-key">')[1].split("</code>")[0]
+
+
+def assert_kept_out_of_cookies_and_sessions(response, secret: str) -> None:
+    from django.contrib.sessions.models import Session
+
+    assert response.status_code == 200  # the page itself, not a redirect to another
+    assert "no-store" in response["Cache-Control"]
+    assert secret not in str(response.cookies) and secret not in str(response.client.cookies)
+    assert all(secret not in str(s.get_decoded()) for s in Session.objects.all())
+
+
 def test_a_gateway_key_is_shown_once_and_stored_hashed(staff):
     from routing.models import GatewayKey
 
     response = staff.post(
         reverse("admin:routing_gatewaykey_add"),
         {"name": "ci", "allowed_models": "", "rate_limit": "10/m", "enabled": "on"},
-        follow=True,
     )
-    page = response.content.decode()
-    secret = page.split("The key of &#x27;ci&#x27; is ")[1].split(" ")[0]
+    secret = issued_secret(response.content.decode())
     assert secret.startswith(GatewayKey.PREFIX)
+    assert_kept_out_of_cookies_and_sessions(response, secret)
     key = GatewayKey.objects.get()
     assert key.key_hash == GatewayKey.hash(secret) and secret not in key.key_start
     again = staff.get(reverse("admin:routing_gatewaykey_change", args=[key.pk])).content
     assert secret.encode() not in again
+    listing = staff.get(reverse("admin:routing_gatewaykey_changelist")).content
+    assert secret.encode() not in listing
+
+
+def test_a_new_secret_for_a_key_is_shown_on_the_answer_page_only(staff):
+    from routing.models import GatewayKey
+
+    key = GatewayKey(name="ci")
+    key.issue()
+    key.save()
+    response = staff.post(
+        reverse("admin:routing_gatewaykey_changelist"),
+        {"action": "issue_new_secret", "_selected_action": [key.pk]},
+    )
+    secret = issued_secret(response.content.decode())
+    key.refresh_from_db()
+    assert key.key_hash == GatewayKey.hash(secret)
+    assert_kept_out_of_cookies_and_sessions(response, secret)
+
+
+def test_a_status_filter_that_is_not_a_number_is_a_400(staff):
+    response = staff.get("/admin/recording/requestlog/?status=abc")
+    assert response.status_code == 400
 
 
 def test_a_bad_rate_or_pattern_on_a_key_is_refused(staff):

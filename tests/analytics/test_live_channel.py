@@ -92,3 +92,48 @@ async def test_the_writer_announces_what_it_wrote(settings):
     assert [e["event"] for e in started["events"]] == ["started"]
     assert finished["events"][0]["event"] == "finished"
     assert finished["events"][0]["request"]["state"] == "ok"
+
+
+async def connect_through_the_gateway(origin: str | None, host: str = "127.0.0.1:1234") -> bool:
+    """Open the dashboard's websocket on the real application with a staff session."""
+    import uuid
+
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from llmproxy.asgi import application
+
+    user = await sync_to_async(User.objects.create_user)(
+        f"w{uuid.uuid4().hex[:12]}", password="pw", is_staff=True
+    )
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    headers = [
+        (b"host", host.encode()),
+        (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
+    ]
+    if origin is not None:
+        headers.append((b"origin", origin.encode()))
+    comm = WebsocketCommunicator(application, "/ws/dashboard/", headers=headers)
+    connected, _ = await comm.connect()
+    await comm.disconnect()
+    return connected
+
+
+async def test_the_live_channel_opens_from_the_gateways_own_pages():
+    assert await connect_through_the_gateway("http://127.0.0.1:1234")
+    assert await connect_through_the_gateway("http://localhost:1234", host="localhost:1234")
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://127.0.0.1:9555",  # another port of the same host
+        "https://127.0.0.1:1234",  # another scheme
+        "http://evil.example:1234",
+        "null",
+        None,
+    ],
+)
+async def test_the_live_channel_refuses_pages_of_other_origins(origin):
+    assert not await connect_through_the_gateway(origin)

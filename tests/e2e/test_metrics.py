@@ -128,5 +128,7 @@ def test_two_workers_add_up_whichever_answers_the_scrape(e2e_dir, fake):
             assert total(samples, "llmproxy_request_duration_seconds_count") == sent
         in_flight = [s for s in samples if s.name == "llmproxy_requests_in_flight"]
         assert [s.labels for s in in_flight] == [{}]  # one figure for the gateway, not per pid
+        files = list((Path(proc.env["DATA_DIR"]) / "metrics").rglob("*"))
+        assert files and all(f.stat().st_mode & 0o077 == 0 for f in files)  # the owner's alone
     finally:
         proc.stop()

@@ -6,13 +6,14 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import ollama
 import openai
 import pytest
 
-from tests.e2e.procs import ROOT, start_gateway
+from tests.e2e.procs import ROOT, manage, start_gateway
 
 pytestmark = pytest.mark.e2e
 USER = [{"role": "user", "content": "Hello"}]
@@ -127,3 +128,59 @@ def test_answers_carry_security_headers_and_no_server_banner(protected):
     assert (
         "script-src 'self'" in httpx.get(f"{url}/admin/login/").headers["content-security-policy"]
     )
+
+
+def test_a_real_gateway_answers_its_loopback_names_and_refuses_others(protected):
+    url, _, _ = protected
+    port = url.rsplit(":", 1)[1]
+    body = {"model": "echo", "messages": USER}
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
+        response = httpx.post(f"{url}/v1/chat/completions", json=body, headers={"Host": host})
+        assert response.status_code == 200, (host, response.text)
+    rebound = httpx.post(
+        f"{url}/v1/chat/completions", json=body, headers={"Host": f"rebind.example:{port}"}
+    )
+    assert rebound.status_code == 403 and rebound.json()["error"]["code"] == "host_not_allowed"
+    page = httpx.post(
+        f"{url}/api/chat",
+        content=json.dumps({**body, "stream": False}),
+        headers={"Origin": "http://127.0.0.1:9555", "Content-Type": "text/plain"},
+    )
+    assert page.status_code == 403 and set(page.json()) == {"error"}
+
+
+def loose_modes(directory: Path) -> list[str]:
+    """Entries of `directory` (itself included) that anyone but their owner may open."""
+    found = [] if directory.stat().st_mode & 0o777 == 0o700 else [f"{directory} itself"]
+    for path in directory.rglob("*"):
+        if path.stat().st_mode & 0o077:
+            found.append(f"{path.relative_to(directory)} {path.stat().st_mode & 0o777:o}")
+    return found
+
+
+def test_the_data_directory_and_every_file_in_it_are_the_owners_alone(protected, tmp_path):
+    url, _, proc = protected
+    body = {"model": "echo", "messages": [{"role": "user", "content": "kept on disk"}]}
+    assert httpx.post(f"{url}/v1/chat/completions", json=body).status_code == 200
+    data = Path(proc.env["DATA_DIR"])
+    names = {p.name for p in data.iterdir()}
+    assert {"llmproxy.sqlite3", "llmproxy.sqlite3-wal", "llmproxy.sqlite3-shm"} <= names
+    assert loose_modes(data) == []
+    manage(proc, "export_chatml", "--out", str(tmp_path / "exported"))
+    exported = [p for p in (tmp_path / "exported").rglob("*") if p.is_file()]
+    assert exported and all(p.stat().st_mode & 0o077 == 0 for p in exported)
+
+
+def test_a_data_directory_left_open_is_closed_at_start(e2e_dir, fake):
+    data = e2e_dir / "loose-data"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)
+    (data / "llmproxy.sqlite3").touch(mode=0o644)
+    (data / "llmproxy.sqlite3").chmod(0o644)
+    (data / "journal").mkdir(mode=0o755)
+    proc, url = start_gateway(e2e_dir, fake, DATA_DIR=str(data))
+    try:
+        assert httpx.get(f"{url}/health").status_code == 200
+        assert loose_modes(data) == []
+    finally:
+        proc.stop()

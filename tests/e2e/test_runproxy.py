@@ -35,6 +35,8 @@ def run_failing(tmp_path, **env: str) -> subprocess.CompletedProcess:
         ({"ROUTES_CONFIG": "/nonexistent/routes.yaml"}, "ROUTES_CONFIG: file"),
         ({"REQUEST_TIMEOUT": "soon"}, "REQUEST_TIMEOUT: expected a number"),
         ({"STRIP_THINKING": "maybe"}, "STRIP_THINKING: expected one of"),
+        ({"ADMIN_USERNAME": "boss", "ADMIN_PASSWORD": "admin"}, "ADMIN_PASSWORD: This password"),
+        ({"ADMIN_USERNAME": "boss", "ADMIN_PASSWORD": "12345678901"}, "ADMIN_PASSWORD: "),
     ],
 )
 def test_bad_configuration_stops_start_up_with_one_line(tmp_path, env, message):

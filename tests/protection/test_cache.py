@@ -173,3 +173,52 @@ async def test_a_route_can_switch_the_cache_on_by_itself(gateway, upstream, sett
     await sync_to_async(recorded)(0)
     assert (await gateway.post(CHAT, json=HELLO)).headers["x-cache"] == "HIT"
     assert route.call_count == 1
+
+
+def answer_with_what_was_seen(request: httpx.Request) -> httpx.Response:
+    """An upstream whose answer depends on the credentials it was sent."""
+    seen = {k: v for k, v in request.headers.items() if k not in ("content-length", "host")}
+    return httpx.Response(200, json=chat_reply(json.dumps(seen, sort_keys=True)))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "X-Api-Key",
+        "Api-Key",
+        "OpenAI-Organization",
+        "OpenAI-Project",
+        "X-Goog-Api-Key",
+        "X-Auth-Token",
+        "X-Forwarded-For",
+    ],
+)
+async def test_callers_differing_only_in_a_credential_header_never_share_answers(
+    gateway, upstream, cached, header
+):
+    route = upstream.post(CHAT).mock(side_effect=answer_with_what_was_seen)
+    first = await gateway.post(CHAT, json=HELLO, headers={header: "caller-a-0123456789"})
+    await cached()
+    second = await gateway.post(CHAT, json=HELLO, headers={header: "caller-b-0123456789"})
+    assert second.headers["x-cache"] == "MISS" and route.call_count == 2
+    assert "caller-a" not in second.text
+    again = await gateway.post(CHAT, json=HELLO, headers={header: "caller-a-0123456789"})
+    assert again.headers["x-cache"] == "HIT" and route.call_count == 2
+    assert first.status_code == 200
+
+
+async def test_callers_with_one_gateway_key_but_other_upstream_keys_never_share_answers(
+    gateway, upstream, cached
+):
+    from routing.models import GatewayKey
+
+    key = GatewayKey(name="shared")
+    secret = key.issue()
+    await key.asave()
+    route = upstream.post(CHAT).mock(side_effect=answer_with_what_was_seen)
+    for own in ("sk-alice-0123456789", "sk-bob-0123456789"):
+        headers = {"X-Gateway-Key": secret, "Authorization": f"Bearer {own}"}
+        response = await gateway.post(CHAT, json=HELLO, headers=headers)
+        assert response.headers["x-cache"] == "MISS"
+        await cached()
+    assert route.call_count == 2

@@ -168,3 +168,97 @@ async def test_models_listing_never_forwards_the_gateway_key(gateway, upstream):
     route = upstream.get("/v1/models").respond(json={"data": []})
     await gateway.get("/v1/models", headers={"Authorization": f"Bearer {secret}"})
     assert "authorization" not in route.calls.last.request.headers
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"X-Gateway-Key": "{key}", "Authorization": "Bearer {key}"},
+        {"X-Gateway-Key": "{key}", "X-Api-Key": "{key}"},
+        {"Authorization": "Bearer {key}", "X-Api-Key": "{key}"},
+        {"X-Api-Key": "{key}"},
+        {"Api-Key": "{key}"},
+        {"Authorization": "bearer {key}", "Api-Key": "{key}", "X-Gateway-Key": "{key}"},
+        {"X-Gateway-Key": "{key}", "X-Custom-Auth": "Token {key}"},
+    ],
+    ids=lambda sent: "+".join(sent),
+)
+async def test_every_copy_of_a_gateway_key_is_stripped_before_the_upstream(
+    gateway, upstream, settings, recorded, sent
+):
+    settings.OPENAI_API_KEY = "sk-upstream-own-key"
+    _, secret = await make_key()
+    route = upstream.post(CHAT).respond(json=chat_reply("ok"))
+    headers = {name: value.format(key=secret) for name, value in sent.items()}
+    response = await gateway.post(CHAT, json=HELLO, headers=headers)
+    assert response.status_code == 200, response.text
+    forwarded = route.calls.last.request
+    assert secret not in str(list(forwarded.headers.items()))
+    assert forwarded.headers.get_list("authorization") == ["Bearer sk-upstream-own-key"]
+    [row] = await sync_to_async(recorded)()
+    assert row.gateway_key == "team"
+
+
+async def test_the_clients_own_key_still_passes_beside_a_gateway_key(gateway, upstream):
+    _, secret = await make_key()
+    route = upstream.post(CHAT).respond(json=chat_reply("ok"))
+    headers = {"X-Gateway-Key": secret, "Authorization": "Bearer sk-client-own", "X-Api-Key": "k1"}
+    assert (await gateway.post(CHAT, json=HELLO, headers=headers)).status_code == 200
+    forwarded = route.calls.last.request.headers
+    assert forwarded["authorization"] == "Bearer sk-client-own" and forwarded["x-api-key"] == "k1"
+
+
+async def test_two_different_gateway_keys_are_refused(gateway, upstream):
+    _, first = await make_key(name="one")
+    _, second = await make_key(name="two")
+    route = upstream.post(CHAT).respond(json=chat_reply("ok"))
+    response = await gateway.post(
+        CHAT, json=HELLO, headers={"X-Gateway-Key": first, "Authorization": f"Bearer {second}"}
+    )
+    assert response.status_code == 401 and not route.called
+
+
+@pytest.mark.parametrize(
+    ("hop", "client"),
+    [
+        ("203.0.113.9:5555", "203.0.113.9"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("2001:db8::2", "2001:db8::2"),
+        ("garbage", "unknown"),
+        ("203.0.113.9:99999", "unknown"),
+    ],
+)
+async def test_forwarded_hops_with_ports_brackets_or_garbage_are_read_right(
+    gateway, upstream, settings, recorded, hop, client
+):
+    settings.TRUSTED_PROXIES = (ipaddress.ip_network("10.1.0.0/16"),)  # the test client's
+    upstream.post(CHAT).respond(json=chat_reply("ok"))
+    await gateway.post(CHAT, json=HELLO, headers={"X-Forwarded-For": f"198.51.100.7, {hop}"})
+    [row] = await sync_to_async(recorded)()
+    assert row.client == client
+
+
+async def test_a_garbage_hop_never_shares_the_proxys_own_bucket(gateway, upstream, settings):
+    settings.TRUSTED_PROXIES = (ipaddress.ip_network("10.1.0.0/16"),)
+    settings.RATE_LIMIT = Rate(1, 60)
+    upstream.post(CHAT).respond(json=chat_reply("ok"))
+    garbage = await gateway.post(CHAT, json=HELLO, headers={"X-Forwarded-For": "garbage"})
+    own = await gateway.post(CHAT, json=HELLO)
+    assert (garbage.status_code, own.status_code) == (200, 200)
+
+
+@pytest.mark.django_db
+def test_a_garbage_hop_from_a_trusted_proxy_does_not_reach_the_metrics(client, settings):
+    settings.TRUSTED_PROXIES = (ipaddress.ip_network("127.0.0.1/32"),)
+    settings.METRICS_TOKEN = ""
+    response = client.get(
+        "/metrics", HTTP_X_FORWARDED_FOR="garbage", REMOTE_ADDR="127.0.0.1", HTTP_HOST="localhost"
+    )
+    assert response.status_code == 403
+    ported = client.get(
+        "/metrics",
+        HTTP_X_FORWARDED_FOR="203.0.113.9:5555",
+        REMOTE_ADDR="127.0.0.1",
+        HTTP_HOST="localhost",
+    )
+    assert ported.status_code == 403

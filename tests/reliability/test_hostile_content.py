@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.browser import browser_page, log_in
 from tests.e2e.procs import start_gateway
-from tests.reliability.helpers import create_admin, hex_id, in_progress, wait_until
+from tests.reliability.helpers import create_admin, hex_id, in_progress, query, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -91,3 +91,78 @@ def test_hostile_text_never_runs_on_any_page(hostile, figure):
     ]
     assert all(results), (ran, errors[:5], outside[:5])
     assert shown == len(pages)  # the hostile text is there, as text
+
+
+ATTACK = """<!doctype html><title>elsewhere</title><script>
+window.results = [];
+const body = JSON.stringify({model: "echo", workflow_id: "stolen",
+  messages: [{role: "user", content: "captured from another page"}]});
+async function attempt(label, url, init) {
+  try { const r = await fetch(url, init); window.results.push([label, r.status]); }
+  catch (e) { window.results.push([label, "blocked"]); }
+}
+window.attack = async (gateway) => {
+  await attempt("text/plain, no-cors", gateway + "/v1/chat/completions",
+    {method: "POST", mode: "no-cors", headers: {"Content-Type": "text/plain"}, body});
+  await attempt("ollama, no-cors", gateway + "/api/chat",
+    {method: "POST", mode: "no-cors", headers: {"Content-Type": "text/plain"}, body});
+  await attempt("cors json", gateway + "/v1/chat/completions",
+    {method: "POST", headers: {"Content-Type": "application/json"}, body});
+  await attempt("cors read", gateway + "/v1/models", {});
+  return window.results;
+};
+</script>"""
+
+
+def stolen(proc) -> int:
+    rows = "SELECT count(*) AS n FROM recording_conversation WHERE workflow = 'stolen'"
+    logs = "SELECT count(*) AS n FROM recording_requestlog WHERE workflow = 'stolen'"
+    return query(proc, rows)[0]["n"] + query(proc, logs)[0]["n"]
+
+
+def test_pages_elsewhere_and_rebound_names_cannot_use_the_gateway(hostile, figure):
+    """A page on another origin posts as text/plain (no preflight) and tries to read; a page
+    whose name was rebound to 127.0.0.1 posts to its own origin, which is the gateway."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.browser import ARGS, CHROMIUM
+
+    proc, url = hostile
+    port = url.rsplit(":", 1)[1]
+    elsewhere = "http://127.0.0.1:9555/attack.html"
+    rebound = f"http://rebind.test:{port}/attack.html"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                *ARGS,
+                "--host-resolver-rules=MAP rebind.test 127.0.0.1",
+                # Chromium's own guard for local addresses (other browsers have none): off,
+                # so that the gateway's is what is tested.
+                "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,"
+                "PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults",
+            ],
+        )
+        page = browser.new_page()
+        # The attacker's pages: served by the route, everything else goes to the network.
+        for address in (elsewhere, rebound):
+            page.route(address, lambda route: route.fulfill(body=ATTACK, content_type="text/html"))
+        page.goto(elsewhere)
+        across = page.evaluate("g => window.attack(g)", url)
+        page.goto(rebound)
+        rebinding = page.evaluate("g => window.attack(g)", f"http://rebind.test:{port}")
+        browser.close()
+    wait_until(lambda: in_progress(proc) == 0, 5)
+    answered = [
+        (label, status)
+        for label, status in across + rebinding
+        if status not in ("blocked", 0, 403)  # an opaque no-cors answer reads as status 0
+    ]
+    captured = stolen(proc)
+    results = [
+        figure("cross-origin and rebound attempts", len(across + rebinding), "", "-", True),
+        figure("attempts the gateway served", len(answered), "", "= 0", not answered),
+        figure("their prompts captured as training data", captured, "", "= 0", captured == 0),
+    ]
+    assert all(results), (across, rebinding)
+    assert ["cors json", 403] in rebinding  # the rebound origin is refused by its Host

@@ -163,3 +163,27 @@ def test_a_long_adversarial_model_name_is_answered_promptly(bombed, figure, requ
 def chat_text(url: str, model: str) -> str:
     body = {"model": model, "messages": USER}
     return httpx.post(f"{url}/v1/chat/completions", json=body, timeout=30).text
+
+
+HOSTILE_TO_REDACTION = {
+    "an escaped secret pair that never closes": '\\"api_key\\": \\"' + "x" * 500_000,
+    "a password followed by 200,000 escaped quotes": '"password": "' + '\\"' * 200_000,
+    "100,000 token= in a row": "token=" * 100_000,
+    "40,000 unclosed secret objects": '{"secret": ' * 40_000,
+    "a name of 60 letters then key, 10,000 times": ('"' + "a" * 60 + "key" + '" ') * 10_000,
+}
+
+
+def test_redacting_hostile_text_stays_linear(figure):
+    """The redaction runs on whatever a client sends (on the writer's thread, and on a
+    failure's path): no input makes its patterns backtrack."""
+    from routing.core.redaction import redact_body, redact_text
+
+    results = []
+    for name, text in HOSTILE_TO_REDACTION.items():
+        started = time.monotonic()
+        redact_text(text, ["sk-known-0123456789"])
+        redact_body(text.encode(), [])
+        seconds = time.monotonic() - started
+        results.append(figure(name, seconds * 1000, "ms", "< 2000", seconds < 2))
+    assert all(results)

@@ -38,12 +38,27 @@ HEADER = "canary-x-api-key-5e6f7a8b9c"  # X-Api-Key
 BODY = "canary-body-api-key-0d1e2f3a4b"  # {"api_key": …}
 NESTED = "canary-nested-token-5c6d7e8f"  # {"metadata": {"token": …}}
 UPSTREAM = "sk-canary-upstream-9a8b7c6d5e"  # the routes file's api_key for an upstream
-CLIENT_CANARIES = (CLIENT, HEADER, BODY, NESTED)
+# The ways in a red-team pass found open: other header and field names, a key inside
+# tool-call arguments, a gateway key in the body, a number, a password in broken JSON.
+MORE = {
+    "X-Auth-Token": "canary-x-auth-token-1a2b3c",
+    "X-Goog-Api-Key": "canary-x-goog-api-key-4d5e6f",
+    "secret_key": "canary-secret-key-field-7a8b9c",
+    "api_token": "canary-api-token-field-0d1e2f",
+    "openai_api_key": "canary-openai-api-key-3a4b5c",
+    "tool arguments": "canary-tool-arguments-6d7e8f",
+    "gateway key": "llmp_" + "CanaryGatewayKeyInTheBody0123456789abcdefg",
+    "number": "918273645546",
+    "broken json": "canary-broken-json-password-9z8y",
+}
+CLIENT_CANARIES = (CLIENT, HEADER, BODY, NESTED, *MORE.values())
 ROUTES = """
 upstreams:
   - {name: keyed, url: "FAKE", api_key: "KEY"}
 routes:
   - {name: keyed, match: {model: keyed}, route: {upstream: keyed, model: inspect}}
+  - {name: echoing, match: {model: keyed-error},
+     route: {upstream: keyed, model: "inspect+status:500"}}
 """
 
 
@@ -74,6 +89,41 @@ def send_canaries(url: str) -> list[str]:
                 assert response.status_code == 200, response.text
                 ids.append(hex_id(response))
     return ids
+
+
+def send_the_missed_ways(url: str) -> list[str]:
+    """The ways the first redaction missed, and an upstream echoing its key in an error."""
+    arguments = json.dumps({"city": "Paris", "api_key": MORE["tool arguments"]})
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": arguments}}
+    body = {
+        "model": "inspect",
+        "secret_key": MORE["secret_key"],
+        "api_token": MORE["api_token"],
+        "metadata": {"openai_api_key": MORE["openai_api_key"], "pin_password": int(MORE["number"])},
+        "user": f"pasted {MORE['gateway key']}",
+        "messages": [
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": "", "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+        ],
+    }
+    headers = {name: MORE[name] for name in ("X-Auth-Token", "X-Goog-Api-Key")}
+    answers = [
+        httpx.post(f"{url}/v1/chat/completions", json=body, headers=headers, timeout=30),
+        httpx.post(
+            f"{url}/v1/chat/completions",
+            content=b'{"model": "echo", "password": "' + MORE["broken json"].encode() + b'", ',
+            timeout=30,
+        ),
+        httpx.post(
+            f"{url}/v1/chat/completions",
+            json={"model": "keyed-error", "messages": [{"role": "user", "content": "x"}]},
+            timeout=30,
+        ),
+    ]
+    assert [a.status_code for a in answers] == [200, 400, 500], [a.text for a in answers]
+    assert UPSTREAM not in answers[2].text  # an upstream's echo never reaches the client
+    return [hex_id(a) for a in answers]
 
 
 def watch_websocket(url: str, cookie: str, frames: list[str], stop: threading.Event) -> None:
@@ -146,8 +196,8 @@ def test_canary_keys_are_found_nowhere(keyed, figure, tmp_path):
         )
         watcher.start()
         try:
-            ids = send_canaries(url)
-            done = "SELECT count(*) AS n FROM recording_requestlog WHERE state = 'ok'"
+            ids = send_canaries(url) + send_the_missed_ways(url)
+            done = "SELECT count(*) AS n FROM recording_requestlog WHERE state != 'in_progress'"
             wait_until(lambda: query(proc, done)[0]["n"] >= len(ids), 10)
             wait_until(lambda: sum(f.count('"finished"') for f in frames) >= len(ids), 10)
         finally:
@@ -164,9 +214,8 @@ def test_canary_keys_are_found_nowhere(keyed, figure, tmp_path):
     places["server output"] = proc.output()
     places["websocket frames"] = "\n".join(frames)
     assert frames, "the websocket saw nothing"
-    for column, text in database_text(proc).items():
-        if column != "routing_upstream.api_key":  # where the upstream's key has to live
-            places[f"database {column}"] = text
+    for column, text in database_text(proc).items():  # the upstream's key too: encrypted
+        places[f"database {column}"] = text
     data = Path(proc.env["DATA_DIR"])
     raw = {f"file {p.name}": p.read_bytes() for p in data.rglob("*") if p.is_file()}
 
@@ -176,10 +225,10 @@ def test_canary_keys_are_found_nowhere(keyed, figure, tmp_path):
         for canary in (*CLIENT_CANARIES, UPSTREAM)
         if canary in text
     ]
-    leaks += [  # the raw files: the database holds the upstream key, the rest hold nothing
+    leaks += [
         f"{canary} in {name}"
         for name, content in raw.items()
-        for canary in (*CLIENT_CANARIES, *(() if name.startswith("file llmproxy") else (UPSTREAM,)))
+        for canary in (*CLIENT_CANARIES, UPSTREAM)
         if canary.encode() in content
     ]
     checked = len(places) + len(raw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 import respx
 
 from routing.models import Route
@@ -55,3 +56,22 @@ async def test_show_without_a_name_is_a_400_in_ollamas_shape(gateway):
     response = await gateway.post("/api/show", json={})
     assert response.status_code == 400
     assert response.json() == {"error": "model is required"}
+
+
+@pytest.mark.parametrize(
+    "tool_calls",
+    [
+        [{"function": "x"}],
+        ["x"],
+        [{"function": {"name": 7}}],
+        [{"function": {"name": "f", "arguments": 5}}],
+        "not a list",
+    ],
+)
+async def test_malformed_tool_calls_are_a_400_in_ollamas_shape(gateway, upstream, tool_calls):
+    route = upstream.post("/v1/chat/completions").respond(json={})
+    messages = [{"role": "assistant", "content": "", "tool_calls": tool_calls}]
+    response = await gateway.post("/api/chat", json={"model": "m", "messages": messages})
+    assert response.status_code == 400, response.text
+    assert set(response.json()) == {"error"} and "tool" in response.json()["error"]
+    assert not route.called

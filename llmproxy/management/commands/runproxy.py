@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from llmproxy import serving, startup
 from llmproxy.console import attached_to_terminal
+from llmproxy.env import default_hosts
 from routing.rules.routes_file import ConfigFileError, is_url
 
 CONSOLE_HINT = "Type help for the console's commands (clear, verbose, exit)."
@@ -58,6 +59,11 @@ class Command(BaseCommand):
             if not is_url(upstream):
                 raise CommandError(f"--upstream: expected an http(s) URL, got {upstream!r}")
             os.environ["DEFAULT_UPSTREAM"] = settings.DEFAULT_UPSTREAM = upstream.rstrip("/")
+        if options["host"] and "ALLOWED_HOSTS" not in os.environ:
+            # The names the gateway answers to follow the address it listens on (workers
+            # read it from the environment).
+            settings.ALLOWED_HOSTS = default_hosts(host)
+            os.environ["ALLOWED_HOSTS"] = ",".join(settings.ALLOWED_HOSTS)
         if options["verbose"]:
             os.environ["VERBOSE"] = "true"
             settings.VERBOSE = True
@@ -65,6 +71,7 @@ class Command(BaseCommand):
         workers = options["workers"] or settings.WORKERS
         if problem := serving.check_workers(options["server"], workers):
             raise CommandError(problem)
+        startup.check_admin_password()
         try:
             listeners, lines = startup.prepare(host, port)
         except ConfigFileError as exc:

@@ -12,10 +12,10 @@ from recording.export import (
     SAFE_NAME,
     ExportFilter,
     ExportOptions,
-    ProgressBar,
     export_conversations,
 )
 from recording.formats import CHOICES, FORMATS
+from recording.progress import ProgressBar
 
 
 def parse_date(value: str) -> datetime:

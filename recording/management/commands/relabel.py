@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recording.export import SAFE_NAME, ProgressBar
+from recording.export import SAFE_NAME
+from recording.progress import ProgressBar
 from recording.relabel import relabel
 
 

@@ -57,15 +57,31 @@ def _content(text: object, images: object) -> object:
     return parts + [image_part(i) for i in images]
 
 
+def _function(call: object) -> dict:
+    """A tool call's function, checked: an object with a name, arguments an object (or
+    JSON text)."""
+    function = call.get("function") if isinstance(call, dict) else None
+    if (
+        not isinstance(function, dict)
+        or not isinstance(function.get("name", ""), str)
+        or not isinstance(function.get("arguments", {}), dict | str)
+    ):
+        raise BadRequestError(
+            "each tool call needs a function object with a name and object arguments",
+            param="messages",
+        )
+    return function
+
+
 def _tool_calls(calls: object, ids: list[str]) -> list[dict]:
     """Ollama tool calls (arguments as objects) as OpenAI's (arguments as JSON text)."""
+    if not isinstance(calls, list):
+        raise BadRequestError("tool_calls must be a list", param="messages")
     out = []
-    for call in calls if isinstance(calls, list) else []:
-        function = call.get("function", {}) if isinstance(call, dict) else {}
+    for call in calls:
+        function = _function(call)
         arguments = function.get("arguments", {})
-        call_id = (
-            call.get("id") if isinstance(call, dict) and call.get("id") else f"call_{len(ids)}"
-        )
+        call_id = call.get("id") if call.get("id") else f"call_{len(ids)}"
         ids.append(call_id)
         out.append(
             {
