@@ -10,6 +10,7 @@ from routing.apis.ollama.errors import ollama_errors
 from routing.apis.ollama.views import router as ollama_router
 from routing.apis.openai.errors import openai_errors
 from routing.apis.openai.views import router as openai_router
+from routing.apis.responses.views import router as responses_router
 
 openai_api = openai_errors(
     NinjaAPI(
@@ -20,6 +21,7 @@ openai_api = openai_errors(
     )
 )
 openai_api.add_router("", openai_router)
+openai_api.add_router("", responses_router)  # before any catch-all of /v1: its paths win
 
 logs_api = openai_errors(
     NinjaAPI(

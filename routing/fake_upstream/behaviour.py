@@ -12,6 +12,7 @@ user message (or prompt).
                     a tool's result, it answers "Done. The tool said: …"
     words:N         reply with N words instead
     think           put "<think>…</think>" before the reply
+    reasoning       send "Let me think about this." as reasoning_content before the reply
     fence           wrap the reply in a ```json fence
     chunk:N         stream N characters per event (default: one word per event)
     split:A,B,…     stream pieces cut at these character offsets

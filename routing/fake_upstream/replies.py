@@ -7,6 +7,7 @@ import time
 import orjson
 
 from routing.fake_upstream.behaviour import tool_name, usage
+from routing.fake_upstream.reasoning import add_reasoning, reasoning_chunks
 
 
 def whole(body: dict, text: str, parts: list[str], how: dict, chat: bool, name: str) -> dict:
@@ -33,6 +34,8 @@ def whole(body: dict, text: str, parts: list[str], how: dict, chat: bool, name: 
     }
     if "no-usage" not in how:
         data["usage"] = usage(body, parts)
+    if chat and "reasoning" in how:
+        add_reasoning(data)
     return data
 
 
@@ -59,6 +62,8 @@ def events(body: dict, parts: list[str], how: dict, chat: bool, name: str) -> li
                 ],
             }
         )
+    if chat and "reasoning" in how:
+        chunks += reasoning_chunks(base)
     calls = chat and "tool" in how
     for i, piece in enumerate(parts):
         if calls:  # the arguments arrive in pieces, as real servers send them

@@ -44,7 +44,7 @@ async def send(exchange: Exchange) -> httpx.Response:
     exchange.lease = await slots.acquire(upstream)
     outgoing = build_request(
         upstream,
-        UPSTREAM_PATHS[exchange.kind],
+        exchange.upstream_path or UPSTREAM_PATHS[exchange.kind],
         exchange.request_headers,
         orjson.dumps(exchange.body),
     )
