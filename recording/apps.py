@@ -7,7 +7,9 @@ class RecordingConfig(AppConfig):
 
     def ready(self) -> None:
         from recording.maintenance import prune_periodically
+        from recording.recorder import scrub_stored
         from recording.writer import writer
+        from routing.apis.responses.store import store as responses_store
         from routing.core import hooks, lifecycle
 
         # The request path announces; recording listens (routing never calls up here).
@@ -16,3 +18,4 @@ class RecordingConfig(AppConfig):
         lifecycle.on_start(writer.run)
         lifecycle.on_start(prune_periodically)
         lifecycle.on_shutdown(writer.close)
+        responses_store.scrub = scrub_stored

@@ -117,6 +117,11 @@ def _secrets(exchange: Exchange) -> list[str]:
     )
 
 
+def scrub_stored(exchange: Exchange, value: object) -> object:
+    """A stored Responses conversation with the request's secrets blanked (as in its log)."""
+    return redact_json(value, _secrets(exchange))
+
+
 def body_row(exchange: Exchange) -> dict:
     secrets = _secrets(exchange)
     response = b"".join(exchange.delivered)

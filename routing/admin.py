@@ -1,9 +1,10 @@
-"""Admin pages for the routing configuration (saving one reaches every worker within seconds)
-and the response cache."""
+"""Admin pages for the routing configuration (saving one reaches every worker within seconds),
+the response cache and the stored Responses."""
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import time
 
 from django import forms
@@ -11,8 +12,9 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from routing.config.current import build_rules
 from routing.models import (
@@ -21,6 +23,7 @@ from routing.models import (
     ModelMapping,
     Route,
     RouteTarget,
+    StoredResponse,
     Upstream,
     validate_workflow_name,
 )
@@ -222,3 +225,58 @@ class CachedResponseAdmin(admin.ModelAdmin):
             deleted, _ = rows.delete()
             self.message_user(request, f"Purged {deleted} cached responses.")
         return redirect("admin:routing_cachedresponse_changelist")
+
+
+@admin.register(StoredResponse)
+class StoredResponseAdmin(admin.ModelAdmin):
+    """Responses kept for the Responses API (store); pruned with the logs (MAX_LOG_AGE_DAYS)."""
+
+    list_display = ["id", "created_at", "model", "status", "caller", "upstream", "request"]
+    list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["id", "previous_response_id", "model", "gateway_key"]
+    fields = [
+        "id",
+        "created_at",
+        "model",
+        "status",
+        "caller",
+        "previous_response_id",
+        "upstream",
+        "request",
+        "output",
+        "conversation",
+    ]
+    readonly_fields = fields
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="caller")
+    def caller(self, obj: StoredResponse) -> str:
+        kind, _, who = obj.owner.partition(":")
+        names = {"key": f"gateway key {who}", "auth": "an Authorization token", "ip": who}
+        return names.get(kind, "")
+
+    @admin.display(description="request")
+    def request(self, obj: StoredResponse) -> str:
+        if obj.request_id is None:
+            return ""
+        url = reverse("request", args=[obj.request_id])
+        return format_html('<a href="{}">{}</a>', url, obj.request_id)
+
+    @admin.display(description="response")
+    def output(self, obj: StoredResponse) -> str:
+        return _pretty(obj.unpack("response"))
+
+    @admin.display(description="items before the output")
+    def conversation(self, obj: StoredResponse) -> str:
+        return _pretty(obj.unpack("context"))
+
+
+def _pretty(value: object) -> str:
+    text = json.dumps(value, indent=2, ensure_ascii=False) if value is not None else "kept upstream"
+    return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)

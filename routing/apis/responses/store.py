@@ -16,6 +16,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -71,6 +72,9 @@ class ResponseStore:
         self._waiting: dict[str, dict] = {}
         self._lock = threading.Lock()
         self._database = ThreadPoolExecutor(1, thread_name_prefix="responses-db")
+        # Set by the recording app: blanks the request's secrets (its Authorization, the
+        # upstream's key, secret-named fields) before a response reaches the table.
+        self.scrub: Callable[[object, object], object] | None = None
 
     # --- on the request path: cheap, never blocks ------------------------------------
     def keep(self, row: dict) -> None:
@@ -134,15 +138,17 @@ class ResponseStore:
                 if self._waiting.get(row["id"]) is row:
                     del self._waiting[row["id"]]
 
-    @staticmethod
-    def _model(row: dict) -> StoredResponse:
+    def _model(self, row: dict) -> StoredResponse:
+        response, context = row["response"], row["context"]
+        if self.scrub is not None and row.get("exchange") is not None:
+            response, context = self.scrub(row["exchange"], [response, context])
         return StoredResponse(
             id=row["id"],
             **{name: row[name] for name in FIELDS},
             request_id=row["request_id"],
             created_at=row["created_at"],
-            response=StoredResponse.pack(row["response"]),
-            context=StoredResponse.pack(row["context"]),
+            response=StoredResponse.pack(response),
+            context=StoredResponse.pack(context),
         )
 
     async def run(self) -> None:

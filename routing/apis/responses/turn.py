@@ -43,6 +43,7 @@ def stored_row(exchange: Exchange, owner: str, response: dict, context: list[dic
         "created_at": timezone.now(),
         "response": response,
         "context": context,
+        "exchange": exchange,  # for the secrets to blank, worked out when written
     }
 
 

@@ -1,0 +1,341 @@
+"""POST /v1/responses and its stored responses, in-process, with respx upstreams."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+import httpx
+import respx
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from recording.maintenance import prune_stored_responses
+from recording.models import Conversation
+from routing.apis.responses.store import store
+from routing.models import GatewayKey, Route, StoredResponse, Upstream
+from tests.routing.helpers import chat_reply, sent_json, sse_response
+
+RESPONSES = "/v1/responses"
+CANARY = "sk-canary-authorization-0123456789"
+
+
+async def written() -> None:
+    await sync_to_async(store.flush)()
+
+
+async def test_a_response_is_kept_and_continued_from_the_table(gateway, upstream):
+    route = upstream.post("/v1/chat/completions").respond(json=chat_reply("Paris."))
+    first = await gateway.post(RESPONSES, json={"model": "m", "input": "Capital of France?"})
+    assert first.status_code == 200
+    await written()  # out of memory, into the table
+    assert not store.waiting(first.json()["id"])
+    row = await StoredResponse.objects.aget(id=first.json()["id"])
+    assert row.unpack("response")["output"][0]["content"][0]["text"] == "Paris."
+    second = await gateway.post(
+        RESPONSES,
+        json={"model": "m", "input": "And Italy?", "previous_response_id": first.json()["id"]},
+    )
+    assert second.status_code == 200
+    assert [m["content"] for m in sent_json(route)["messages"]] == [
+        "Capital of France?",
+        "Paris.",
+        "And Italy?",
+    ]
+    assert second.json()["previous_response_id"] == first.json()["id"]
+
+
+async def test_store_false_keeps_nothing(gateway, upstream):
+    upstream.post("/v1/chat/completions").respond(json=chat_reply("ok"))
+    answer = await gateway.post(RESPONSES, json={"model": "m", "input": "x", "store": False})
+    await written()
+    assert answer.json()["store"] is False
+    assert not await StoredResponse.objects.filter(id=answer.json()["id"]).aexists()
+    missing = await gateway.get(f"{RESPONSES}/{answer.json()['id']}")
+    assert missing.status_code == 404
+
+
+async def test_a_stored_response_is_never_served_to_another_caller(gateway, upstream, settings):
+    upstream.post("/v1/chat/completions").respond(json=chat_reply("mine"))
+    mine = {"Authorization": "Bearer sk-alice-000000000"}
+    theirs = {"Authorization": "Bearer sk-bob-00000000000"}
+    made = await gateway.post(RESPONSES, json={"model": "m", "input": "x"}, headers=mine)
+    url = f"{RESPONSES}/{made.json()['id']}"
+    assert (await gateway.get(url, headers=mine)).status_code == 200
+    for call in (gateway.get(url, headers=theirs), gateway.get(f"{url}/input_items")):
+        refused = await call
+        assert refused.status_code == 404
+        assert refused.json()["error"]["type"] == "invalid_request_error"
+    follow = {"model": "m", "input": "y", "previous_response_id": made.json()["id"]}
+    refused = await gateway.post(RESPONSES, json=follow, headers=theirs)
+    assert refused.status_code == 404
+    assert refused.json()["error"]["param"] == "previous_response_id"
+    assert (await gateway.delete(url, headers=theirs)).status_code == 404
+    assert (await gateway.get(url, headers=mine)).status_code == 200
+
+
+async def test_with_gateway_keys_the_key_owns_the_response(gateway, upstream, settings):
+    settings.REQUIRE_GATEWAY_KEY = True
+    secrets = {}
+    for name in ("team", "other"):
+        key = GatewayKey(name=name)
+        secrets[name] = key.issue()
+        await key.asave()
+    upstream.post("/v1/chat/completions").respond(json=chat_reply("ok"))
+    made = await gateway.post(
+        RESPONSES, json={"model": "m", "input": "x"}, headers={"X-Gateway-Key": secrets["team"]}
+    )
+    url = f"{RESPONSES}/{made.json()['id']}"
+    other = await gateway.get(url, headers={"Authorization": f"Bearer {secrets['other']}"})
+    assert other.status_code == 404
+    same = await gateway.get(url, headers={"Authorization": f"Bearer {secrets['team']}"})
+    assert same.status_code == 200
+    assert (await gateway.get(url)).status_code == 401
+
+
+async def test_secrets_are_blanked_before_a_response_reaches_the_table(gateway, upstream):
+    upstream.post("/v1/chat/completions").respond(json=chat_reply(f"echo {CANARY}"))
+    headers = {"Authorization": f"Bearer {CANARY}"}
+    made = await gateway.post(
+        RESPONSES, json={"model": "m", "input": f"use {CANARY}"}, headers=headers
+    )
+    await written()
+    row = await StoredResponse.objects.aget(id=made.json()["id"])
+    stored = json.dumps([row.unpack("response"), row.unpack("context")])
+    assert CANARY not in stored and "[redacted]" in stored
+    assert CANARY not in row.owner
+
+
+async def test_delete_then_retrieve_is_a_404(gateway, upstream):
+    upstream.post("/v1/chat/completions").respond(json=chat_reply("ok"))
+    made = await gateway.post(RESPONSES, json={"model": "m", "input": "x"})
+    url = f"{RESPONSES}/{made.json()['id']}"
+    deleted = await gateway.delete(url)
+    assert deleted.json() == {"id": made.json()["id"], "object": "response", "deleted": True}
+    await written()
+    assert (await gateway.get(url)).status_code == 404
+    assert (await gateway.delete(url)).status_code == 404
+
+
+async def test_input_items_are_paged_newest_first(gateway, upstream):
+    upstream.post("/v1/chat/completions").respond(json=chat_reply("ok"))
+    items = [{"role": "user", "content": str(i)} for i in range(5)]
+    made = await gateway.post(RESPONSES, json={"model": "m", "input": items})
+    url = f"{RESPONSES}/{made.json()['id']}/input_items"
+    page = (await gateway.get(url, params={"limit": 2})).json()
+    assert [i["content"][0]["text"] for i in page["data"]] == ["4", "3"] and page["has_more"]
+    rest = (await gateway.get(url, params={"after": page["last_id"], "order": "desc"})).json()
+    assert [i["content"][0]["text"] for i in rest["data"]] == ["2", "1", "0"]
+    assert not rest["has_more"]
+    assert (await gateway.get(url, params={"limit": 0})).status_code == 400
+
+
+async def test_reasoning_effort_goes_on_only_where_the_route_says(gateway, upstream):
+    route = upstream.post("/v1/chat/completions").respond(json=chat_reply("ok"))
+    body = {"model": "m", "input": "x", "reasoning": {"effort": "high", "summary": "auto"}}
+    await gateway.post(RESPONSES, json=body)
+    assert "reasoning_effort" not in sent_json(route) and "reasoning" not in sent_json(route)
+    await Route.objects.acreate(match_model="m", reasoning_effort=True)
+    await gateway.post(RESPONSES, json=body)
+    assert sent_json(route)["reasoning_effort"] == "high"
+
+
+async def test_hosted_tools_are_left_out_with_a_note_in_the_log(gateway, upstream, caplog):
+    route = upstream.post("/v1/chat/completions").respond(json=chat_reply("ok"))
+    tools = [{"type": "web_search"}, {"type": "function", "name": "f"}]
+    with caplog.at_level(logging.INFO, logger="routing.apis.responses.views"):
+        answer = await gateway.post(RESPONSES, json={"model": "m", "input": "x", "tools": tools})
+    assert answer.status_code == 200 and answer.json()["tools"] == tools
+    assert [t["function"]["name"] for t in sent_json(route)["tools"]] == ["f"]
+    assert "hosted tools left out" in caplog.text and "web_search" in caplog.text
+
+
+async def test_the_request_is_recorded_as_the_responses_service_with_its_training_data(
+    gateway, upstream, recorded
+):
+    call = {"id": "c1", "type": "function", "function": {"name": "ls", "arguments": "{}"}}
+    upstream.post("/v1/chat/completions").mock(
+        side_effect=[
+            httpx.Response(
+                200,
+                json={
+                    "choices": [
+                        {
+                            "message": {"role": "assistant", "tool_calls": [call]},
+                            "finish_reason": "tool_calls",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 7, "completion_tokens": 3},
+                },
+            ),
+            sse_response(["two ", "files"]),
+        ]
+    )
+    tools = [{"type": "function", "name": "ls"}]
+    first = await gateway.post(RESPONSES, json={"model": "m", "input": "list", "tools": tools})
+    assert first.json()["output"][0]["type"] == "function_call"
+    follow = {
+        "model": "m",
+        "tools": tools,
+        "stream": True,
+        "previous_response_id": first.json()["id"],
+        "input": [{"type": "function_call_output", "call_id": "c1", "output": "a b"}],
+    }
+    streamed = await gateway.post(RESPONSES, json=follow)
+    assert "response.completed" in streamed.text
+    second, one = await sync_to_async(recorded)(2)
+    assert (one.service, one.kind, one.prompt_tokens, one.completion_tokens) == (
+        "responses",
+        "chat",
+        7,
+        3,
+    )
+    conversation = await Conversation.objects.aget(request_id=second.pk)
+    assert conversation.messages == [
+        {"role": "user", "content": "list"},
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "a b"},
+        {"role": "assistant", "content": "two files"},
+    ]
+    assert conversation.tools[0]["function"]["name"] == "ls"
+
+
+async def test_a_cached_answer_is_a_new_response(gateway, upstream, settings):
+    settings.CACHE_ENABLED = True
+    route = upstream.post("/v1/chat/completions").respond(json=chat_reply("cached"))
+    body = {"model": "m", "input": "same"}
+    first = await gateway.post(RESPONSES, json=body)
+    again = await gateway.post(RESPONSES, json={**body, "stream": True})
+    assert route.call_count == 1 and again.headers["x-cache"] == "HIT"
+    assert first.json()["id"] not in again.text and '"delta":"cached"' in again.text
+
+
+async def test_a_stream_broken_midway_ends_with_response_failed(gateway, upstream):
+    body = b'data: {"choices":[{"index":0,"delta":{"content":"par"}}]}\n\n'
+
+    class Breaks(httpx.AsyncByteStream):
+        async def __aiter__(self):
+            yield body
+            raise httpx.ReadError("gone")
+
+    upstream.post("/v1/chat/completions").respond(
+        200, stream=Breaks(), headers={"content-type": "text/event-stream"}
+    )
+    answer = await gateway.post(RESPONSES, json={"model": "m", "input": "x", "stream": True})
+    events = [
+        json.loads(line[6:]) for line in answer.text.splitlines() if line.startswith("data: ")
+    ]
+    assert events[-1]["type"] == "response.failed"
+    assert events[-1]["response"]["output"][0]["content"][0]["text"] == "par"
+
+
+async def test_errors_are_in_openai_shape(gateway, upstream):
+    bad = await gateway.post(
+        RESPONSES, content=b"{nope", headers={"content-type": "application/json"}
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["type"] == "invalid_request_error"
+    unknown = await gateway.post(
+        RESPONSES, json={"model": "m", "input": "x", "previous_response_id": "resp_nope"}
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "previous_response_not_found"
+    upstream.post("/v1/chat/completions").respond(429, json={"error": {"message": "slow down"}})
+    limited = await gateway.post(RESPONSES, json={"model": "m", "input": "x"})
+    assert limited.status_code == 429 and limited.json()["error"]["message"] == "slow down"
+
+
+async def test_an_upstream_that_speaks_responses_gets_the_request_untranslated(gateway, upstream):
+    await Upstream.objects.acreate(name="native", base_url="http://native.test", api="responses")
+    await Route.objects.acreate(
+        match_model="codex",
+        upstream=await Upstream.objects.aget(name="native"),
+        rewrite_model="gpt-x",
+    )
+    local = upstream.post("/v1/chat/completions").respond(json=chat_reply("here"))
+    earlier = await gateway.post(RESPONSES, json={"model": "m", "input": "before"})
+    theirs = {
+        "id": "resp_upstream_1",
+        "object": "response",
+        "status": "completed",
+        "output": [
+            {
+                "type": "message",
+                "id": "m1",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "native!"}],
+            }
+        ],
+        "usage": {"input_tokens": 4, "output_tokens": 1},
+    }
+    with respx.mock as mock:
+        native = mock.post("http://native.test/v1/responses").respond(json=theirs)
+        got = mock.get("http://native.test/v1/responses/resp_upstream_1").respond(json=theirs)
+        body = {
+            "model": "codex",
+            "input": "now",
+            "reasoning": {"summary": "auto"},
+            "previous_response_id": earlier.json()["id"],
+        }
+        answer = await gateway.post(RESPONSES, json=body)
+        assert answer.json() == theirs
+        sent = sent_json(native)
+        assert sent["model"] == "gpt-x" and sent["reasoning"] == {"summary": "auto"}
+        assert "previous_response_id" not in sent  # stored here: sent along as items
+        assert [i["content"][0]["text"] for i in sent["input"][:2]] == ["before", "here"]
+        assert sent["input"][2] == {"type": "message", "role": "user", "content": "now"}
+        retrieved = await gateway.get(f"{RESPONSES}/resp_upstream_1")
+        assert retrieved.json() == theirs and got.called
+    assert local.call_count == 1
+
+
+def stored_row(days_old: float, **fields) -> StoredResponse:
+    row = StoredResponse(
+        id=fields.pop("id", f"resp_{days_old}"),
+        owner="ip:10.1.2.3",
+        status="completed",
+        created_at=timezone.now() - timedelta(days=days_old),
+        response=StoredResponse.pack({"id": "x", "output": [], "answer": "kept upstream?"}),
+        context=StoredResponse.pack([{"type": "message", "role": "user", "content": "hi"}]),
+        **fields,
+    )
+    row.save()
+    return row
+
+
+def test_stored_responses_follow_the_log_age(db):
+    stored_row(10, id="resp_old")
+    stored_row(1, id="resp_new")
+    assert prune_stored_responses(7, batch=1) == 1
+    assert list(StoredResponse.objects.values_list("id", flat=True)) == ["resp_new"]
+
+
+def test_stored_responses_are_visible_in_the_admin(admin_client):
+    stored_row(0, id="resp_seen", model="client-model", gateway_key="team")
+    listing = admin_client.get("/admin/routing/storedresponse/")
+    assert listing.status_code == 200 and b"resp_seen" in listing.content
+    page = admin_client.get("/admin/routing/storedresponse/resp_seen/change/")
+    assert page.status_code == 200
+    assert (
+        b"client-model" in page.content and b"&quot;content&quot;: &quot;hi&quot;" in page.content
+    )
+
+
+def test_the_routes_file_says_which_routes_take_reasoning_effort(db, tmp_path):
+    from io import StringIO
+
+    import yaml
+    from django.core.management import call_command
+
+    path = tmp_path / "routes.yaml"
+    path.write_text(
+        "routes:\n- match: {model: gpt-oss}\n  route: {reasoning_effort: true}\n"
+        "- match: {model: qwen}\n  route: {model: qwen3}\n"
+    )
+    call_command("import_routes", str(path), stdout=StringIO())
+    assert list(Route.objects.values_list("reasoning_effort", flat=True)) == [True, False]
+    out = StringIO()
+    call_command("export_routes", stdout=out)
+    routes = yaml.safe_load(out.getvalue())["routes"]
+    assert routes[0]["route"] == {"reasoning_effort": True}
+    assert "reasoning_effort" not in routes[1]["route"]
