@@ -293,9 +293,9 @@ def test_stored_items_get_ids_and_parts():
         "role": "user",
         "content": [{"type": "input_text", "text": "hi"}],
         "status": "completed",
-        "id": "msg_abc_0",
+        "id": "msg_abc_in0",
     }
-    assert items[1]["id"] == "fco_abc_1"
+    assert items[1]["id"] == "fco_abc_in1"
     kept = normalised(
         [{"type": "message", "id": "msg_client", "role": "user", "content": []}], "abc"
     )

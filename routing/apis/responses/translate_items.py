@@ -58,7 +58,7 @@ def normalised(items: list[dict], base: str) -> list[dict]:
         elif item["type"] in OUTPUTS:
             item.setdefault("status", "completed")
         if not item.get("id") and item["type"] in PREFIXES:
-            item["id"] = f"{PREFIXES[item['type']]}_{base}_{i}"
+            item["id"] = f"{PREFIXES[item['type']]}_{base}_in{i}"  # outputs: _{index}
         out.append(item)
     return out
 

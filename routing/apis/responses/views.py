@@ -187,7 +187,7 @@ def page_of(items: list[dict], query) -> dict:
         ids = [item.get("id") for item in ordered]
         if after not in ids:
             raise BadRequestError(f"No item {after[:100]!r} in this response.", param="after")
-        start = ids.index(after) + 1
+        start = len(ids) - ids[::-1].index(after)  # after its last use: pages always advance
     page = ordered[start : start + int(limit)]
     return {
         "object": "list",
