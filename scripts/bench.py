@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from scripts.bench_dashboard import dashboard_timings, limiter_cost  # noqa: E402
 from scripts.bench_litellm import LiteLLM  # noqa: E402
 from scripts.bench_measure import (  # noqa: E402
+    APIS,
     BODY,
     cpu_seconds,
     peak_rss_mb,
@@ -35,15 +36,15 @@ from scripts.bench_measure import (  # noqa: E402
     ttfb_ms,
     wrk_script,
 )
-from scripts.bench_report import LITELLM, report  # noqa: E402
+from scripts.bench_report import LITELLM, RESPONSES, SHIPPED, report  # noqa: E402
 from tests.e2e.procs import Process, start_fake, start_gateway  # noqa: E402
 
 
-def measure(name: str, url: str, pid: int | None, script: Path, args) -> dict:
-    path = f"{url}/v1/chat/completions"
-    ttfb_ms(url, 50)  # warm-up
-    row: dict = {"name": name, "loads": {}, "ttfb_ms": ttfb_ms(url, args.stream_rounds)}
-    row["relay"] = relay_tokens_per_s(url)
+def measure(name: str, url: str, pid: int | None, script: Path, args, api: str = "chat") -> dict:
+    path = url + APIS[api][0]
+    ttfb_ms(url, 50, api)  # warm-up
+    row: dict = {"name": name, "loads": {}, "ttfb_ms": ttfb_ms(url, args.stream_rounds, api)}
+    row["relay"] = relay_tokens_per_s(url, api=api)
     run_wrk(path, script, max(args.concurrency), 2)  # warm-up: connections, caches, imports
     cpu_before = cpu_seconds(pid) if pid else 0.0
     total = 0
@@ -148,6 +149,10 @@ def main() -> None:
                 gateway, gateway_url = start_gateway(work, fake_url, *extra_args, **env)
                 procs.append(gateway)
                 rows.append(measure(name, gateway_url, gateway.proc.pid, script, args))
+                if name == SHIPPED:  # the same gateway, asked through the Responses API
+                    responses = wrk_script(work, "responses")
+                    pid = gateway.proc.pid
+                    rows.append(measure(RESPONSES, gateway_url, pid, responses, args, "responses"))
                 gateway.stop()
             if args.litellm:
                 litellm = LiteLLM(work, fake_url, sys.executable)

@@ -14,6 +14,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 BODY = {"model": "echo", "messages": [{"role": "user", "content": "Hello there, how are you?"}]}
+# The same question through the Responses API: (path, body, what its first word looks like)
+APIS = {
+    "chat": ("/v1/chat/completions", BODY, b'"content":"w'),
+    "responses": (
+        "/v1/responses",
+        {"model": "echo", "input": "Hello there, how are you?"},
+        b'"delta":"w',
+    ),
+}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -25,9 +34,9 @@ class Load:
     requests: int
 
 
-def wrk_script(directory: Path) -> Path:
-    path = directory / "post.lua"
-    body = json.dumps(BODY).replace("'", "\\'")
+def wrk_script(directory: Path, api: str = "chat") -> Path:
+    path = directory / f"post-{api}.lua"
+    body = json.dumps(APIS[api][1]).replace("'", "\\'")
     path.write_text(
         'wrk.method = "POST"\n'
         f"wrk.body = '{body}'\n"
@@ -80,14 +89,17 @@ def peak_rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def timed_streams(url: str, model: str, rounds: int) -> list[tuple[float, float, bytes]]:
+def timed_streams(
+    url: str, model: str, rounds: int, api: str = "chat"
+) -> list[tuple[float, float, bytes]]:
     """Send `rounds` streaming requests one after the other on a raw keep-alive socket
     (each in one write, so the figures are the servers' time, not a client library's);
     for each: (seconds to the first content event, seconds from it to the end, the bytes)."""
-    body = json.dumps({**BODY, "model": model, "stream": True}).encode()
+    path, body, marker = APIS[api]
+    body = json.dumps({**body, "model": model, "stream": True}).encode()
     parts = urlsplit(url)
     request = (
-        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     samples = []
@@ -97,7 +109,7 @@ def timed_streams(url: str, model: str, rounds: int) -> list[tuple[float, float,
             start = time.perf_counter()
             sock.sendall(request)
             buffer = b""
-            while b'"content":"w' not in buffer:
+            while marker not in buffer:
                 buffer += sock.recv(65536)
             first = time.perf_counter()
             while not buffer.endswith(b"0\r\n\r\n"):  # the end of the chunked body
@@ -106,16 +118,16 @@ def timed_streams(url: str, model: str, rounds: int) -> list[tuple[float, float,
     return samples
 
 
-def ttfb_ms(url: str, rounds: int) -> float:
+def ttfb_ms(url: str, rounds: int, api: str = "chat") -> float:
     """Median time from sending a streaming request to its first content event."""
-    samples = timed_streams(url, "echo+words:20", rounds)
+    samples = timed_streams(url, "echo+words:20", rounds, api)
     return statistics.median(ttfb for ttfb, _, _ in samples) * 1000
 
 
-def relay_tokens_per_s(url: str, words: int = 4000, rounds: int = 5) -> float:
+def relay_tokens_per_s(url: str, words: int = 4000, rounds: int = 5, api: str = "chat") -> float:
     """Median rate at which the words of a long, fast stream reach the client once its
     first one has (the fake upstream sends one word, about a token, per event)."""
-    samples = timed_streams(url, f"echo+words:{words}", rounds)
+    samples = timed_streams(url, f"echo+words:{words}", rounds, api)
     return statistics.median(
         len(re.findall(rb"\bw\d+\b", data)) / rest for _, rest, data in samples
     )

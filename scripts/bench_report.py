@@ -7,6 +7,7 @@ NO_RECORDING = "gateway, recording off"
 LIMITED = "gateway + rate limit counted"
 CACHED = "gateway, answers from its cache"
 LITELLM = "LiteLLM proxy"
+RESPONSES = "gateway, Responses API (recording on)"
 
 
 def table(rows: list[dict], concurrency: list[int]) -> list[str]:
@@ -84,6 +85,13 @@ def notes(rows: list[dict], concurrency: list[int]) -> list[str]:
             f"- a cache hit answers {cached['loads'][mid].rps / on['loads'][mid].rps:.1f}"
             f"x as many requests/s as going upstream at c={mid}, with "
             f"{cached['cpu_ms']:.2f} ms CPU per request"
+        )
+    responses = by_name.get(RESPONSES)
+    if on and responses:
+        lines.append(
+            f"- the Responses API (translated to chat completions and back): stream TTFB "
+            f"{responses['ttfb_ms']:.2f} ms vs {on['ttfb_ms']:.2f} ms for chat completions, "
+            f"{responses['cpu_ms']:.2f} ms vs {on['cpu_ms']:.2f} ms CPU per request"
         )
     litellm = by_name.get(LITELLM)
     if on and litellm:
