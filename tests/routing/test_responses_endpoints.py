@@ -339,3 +339,58 @@ def test_the_routes_file_says_which_routes_take_reasoning_effort(db, tmp_path):
     routes = yaml.safe_load(out.getvalue())["routes"]
     assert routes[0]["route"] == {"reasoning_effort": True}
     assert "reasoning_effort" not in routes[1]["route"]
+
+
+def native_events(response_id: str) -> bytes:
+    frame = {"id": response_id, "object": "response", "status": "in_progress", "output": []}
+    item = {"type": "message", "id": "m1", "role": "assistant", "content": []}
+    done = {
+        **frame,
+        "status": "completed",
+        "output": [{**item, "content": [{"type": "output_text", "text": "hi"}]}],
+        "usage": {"input_tokens": 5, "output_tokens": 1},
+    }
+    events = [
+        {"type": "response.created", "response": frame},
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.output_text.delta", "output_index": 0, "delta": "hi"},
+        {"type": "response.completed", "response": done},
+    ]
+    return b"".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events)
+
+
+async def test_a_native_stream_is_relayed_and_what_cannot_be_translated_still_goes(
+    gateway, upstream, recorded
+):
+    native = await Upstream.objects.acreate(
+        name="native", base_url="http://native.test", api="responses"
+    )
+    await Route.objects.acreate(match_model="codex", upstream=native)
+    file_input = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "input_file", "file_id": "file-1"},
+                {"type": "input_text", "text": "sum up"},
+            ],
+        }
+    ]
+    with respx.mock as mock:
+        sent = mock.post("http://native.test/v1/responses").respond(
+            200, content=native_events("resp_n1"), headers={"content-type": "text/event-stream"}
+        )
+        deleted = mock.delete("http://native.test/v1/responses/resp_n1").respond(
+            json={"id": "resp_n1", "object": "response", "deleted": True}
+        )
+        answer = await gateway.post(
+            RESPONSES, json={"model": "codex", "input": file_input, "stream": True}
+        )
+        assert answer.status_code == 200 and "event: response.completed" in answer.text
+        assert sent_json(sent)["input"] == file_input
+        gone = await gateway.delete(f"{RESPONSES}/resp_n1")
+        assert gone.json()["deleted"] is True and deleted.called
+    refused = await gateway.post(RESPONSES, json={"model": "m", "input": file_input})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "input[0].content[0]"
+    refused_row, row = await sync_to_async(recorded)(2)
+    assert (row.service, row.prompt_tokens, row.completion_tokens) == ("responses", 5, 1)
+    assert refused_row.status == 400

@@ -11,10 +11,16 @@ from ninja import Router
 from routing.apis.responses import native
 from routing.apis.responses.errors import ResponseNotFoundError
 from routing.apis.responses.reply import Draft, whole_response
-from routing.apis.responses.request import ResponsesRequest, chat_request, read_request
+from routing.apis.responses.request import (
+    ResponsesRequest,
+    Translation,
+    chat_request,
+    read_request,
+)
 from routing.apis.responses.store import Stored, store
 from routing.apis.responses.translate_items import normalised
 from routing.apis.responses.turn import SERVICE, ResponsesFormat, Turn, counted_usage, owner_of
+from routing.config.current import current_rules
 from routing.core.errors import BadRequestError
 from routing.core.exchange import Exchange
 from routing.core.responses import RelayResponse, json_response
@@ -30,6 +36,7 @@ from routing.pipeline.calls import (
 )
 from routing.pipeline.intake import admit_exchange, begin, prepare
 from routing.pipeline.relay import relay, replay
+from routing.rules.engine import decide
 from routing.streams.chunks import CHAT
 from routing.upstreams.client import client_response_headers
 
@@ -54,6 +61,24 @@ async def previous_of(request: ResponsesRequest, owner: str) -> Stored | None:
     return found
 
 
+async def translated(
+    exchange: Exchange, request: ResponsesRequest, previous: Stored | None
+) -> Translation:
+    """The chat body of the request. What cannot be translated (a file input, say) may
+    still go to a route whose upstreams speak Responses: then the body is only the frame
+    the log and the route need."""
+    try:
+        return chat_request(request, previous.history if previous is not None else [])
+    except BadRequestError:
+        rules = await current_rules()
+        model = request.body.get("model")
+        if not isinstance(model, str) or not native.speaks_responses(
+            decide(rules, model, exchange.client)
+        ):
+            raise
+        return Translation({"model": model, "messages": [], "stream": request.stream})
+
+
 def start_turn(exchange: Exchange, request: ResponsesRequest, owner: str, previous) -> Turn:
     base = exchange.id.hex
     draft = Draft(f"resp_{base}", int(time.time()), exchange.model_in, request.body)
@@ -76,8 +101,7 @@ async def create_response(request: HttpRequest) -> HttpResponse:
         parsed = read_request(parse_json_object(exchange.raw_request))
         owner = owner_of(exchange.gateway_key, exchange.request_headers, exchange.client)
         previous = await previous_of(parsed, owner)
-        history = previous.history if previous is not None else []
-        translation = chat_request(parsed, history)
+        translation = await translated(exchange, parsed, previous)
         check_sampling(translation.chat)
         await prepare(exchange, request, translation.chat, parsed.think())
         if native.speaks_responses(exchange.decision):
