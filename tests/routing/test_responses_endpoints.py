@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import timedelta
@@ -394,3 +395,35 @@ async def test_a_native_stream_is_relayed_and_what_cannot_be_translated_still_go
     refused_row, row = await sync_to_async(recorded)(2)
     assert (row.service, row.prompt_tokens, row.completion_tokens) == ("responses", 5, 1)
     assert refused_row.status == 400
+
+
+async def test_a_follow_up_sent_at_once_is_served_from_memory(gateway, upstream, settings):
+    settings.RECORD_FLUSH_SECONDS = 60  # nothing is written during this test
+    upstream.post("/v1/chat/completions").mock(
+        side_effect=[sse_response(["first ", "answer"]), httpx.Response(200, json=chat_reply("ok"))]
+    )
+    stream = await gateway.post(RESPONSES, json={"model": "m", "input": "one", "stream": True})
+    made = json.loads(stream.text.strip().splitlines()[-1].removeprefix("data: "))["response"]
+    assert store.waiting(made["id"]) is not None  # not written yet
+    follow = {"model": "m", "input": "two", "previous_response_id": made["id"]}
+    assert (await gateway.post(RESPONSES, json=follow)).status_code == 200
+
+
+async def test_with_several_processes_a_miss_waits_for_another_ones_write(
+    gateway, upstream, settings
+):
+    from routing.core.exchange import new_request_id
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/15"  # only read as "several processes"
+    response_id = f"resp_{new_request_id().hex}"
+
+    async def written_elsewhere() -> None:
+        await asyncio.sleep(0.15)
+        await sync_to_async(stored_row)(0, id=response_id)
+
+    writer = asyncio.create_task(written_elsewhere())
+    found = await store.find(response_id, "ip:10.1.2.3")
+    await writer
+    assert found is not None and found.id == response_id
+    settings.REDIS_URL = ""
+    assert await store.find(f"resp_{new_request_id().hex}", "ip:10.1.2.3") is None
