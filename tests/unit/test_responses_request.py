@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from routing.apis.responses.request import chat_request, read_request
 from routing.apis.responses.translate_items import normalised
@@ -300,3 +302,72 @@ def test_stored_items_get_ids_and_parts():
         [{"type": "message", "id": "msg_client", "role": "user", "content": []}], "abc"
     )
     assert kept[0]["id"] == "msg_client"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+ITEM = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(
+            [
+                "message",
+                "function_call",
+                "function_call_output",
+                "item_reference",
+                "reasoning",
+                "custom_tool_call",
+            ]
+        )
+        | JSON,
+        "role": st.sampled_from(["user", "assistant", "developer"]) | JSON,
+        "content": JSON
+        | st.lists(
+            st.fixed_dictionaries(
+                {"type": st.sampled_from(["input_text", "input_image"]) | JSON, "text": JSON}
+            )
+        ),
+        "call_id": JSON,
+        "name": JSON,
+        "id": JSON,
+        "arguments": JSON,
+        "output": JSON,
+        "namespace": JSON,
+    },
+)
+BODY = st.fixed_dictionaries(
+    {"input": st.text(max_size=5) | st.lists(ITEM, max_size=4) | JSON},
+    optional={
+        name: JSON
+        for name in (
+            "instructions",
+            "tools",
+            "tool_choice",
+            "text",
+            "reasoning",
+            "max_output_tokens",
+            "store",
+            "stream",
+            "parallel_tool_calls",
+            "metadata",
+            "user",
+            "temperature",
+        )
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(BODY)
+def test_any_body_is_translated_or_refused_with_a_named_field(body):
+    try:
+        request = read_request(body)
+        request.think()
+        chat_request(request, [])
+    except BadRequestError as error:
+        assert error.status == 400 and error.message

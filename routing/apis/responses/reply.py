@@ -70,28 +70,31 @@ class Draft:
         }
 
 
+def count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def response_usage(usage: dict | None) -> dict:
     """Chat-completions usage as a Response's."""
     usage = usage or {}
-    prompt = usage.get("prompt_tokens") if isinstance(usage.get("prompt_tokens"), int) else 0
-    done = usage.get("completion_tokens") if isinstance(usage.get("completion_tokens"), int) else 0
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    done_details = usage.get("completion_tokens_details") or {}
+    prompt, done = count(usage.get("prompt_tokens")), count(usage.get("completion_tokens"))
+    details = [usage.get(f"{k}_tokens_details") for k in ("prompt", "completion")]
+    prompt_details, done_details = (d if isinstance(d, dict) else {} for d in details)
     return {
         "input_tokens": prompt,
         "input_tokens_details": {
-            "cached_tokens": prompt_details.get("cached_tokens") or 0,
+            "cached_tokens": count(prompt_details.get("cached_tokens")),
             "cache_write_tokens": 0,
         },
         "output_tokens": done,
-        "output_tokens_details": {"reasoning_tokens": done_details.get("reasoning_tokens") or 0},
+        "output_tokens_details": {"reasoning_tokens": count(done_details.get("reasoning_tokens"))},
         "total_tokens": prompt + done,
     }
 
 
 def outcome(finish_reason: str | None) -> tuple[str, str | None]:
     """(status, incomplete reason) for a chat finish_reason."""
-    reason = INCOMPLETE.get(finish_reason or "")
+    reason = INCOMPLETE.get(finish_reason) if isinstance(finish_reason, str) else None
     return ("incomplete", reason) if reason else ("completed", None)
 
 
@@ -125,6 +128,10 @@ def call_item(
     return {"id": item_id, "call_id": call_id, **names.call_item(flat, arguments), "status": status}
 
 
+def text_of(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def reasoning_of(holder: dict) -> str:
     """Reasoning text as upstreams send it: `reasoning_content` (vLLM, DeepSeek, the think
     transform) or `reasoning` (Ollama, newer vLLM)."""
@@ -134,9 +141,16 @@ def reasoning_of(holder: dict) -> str:
     return ""
 
 
+def first_choice(data: dict) -> dict:
+    choices = data.get("choices")
+    return (
+        next((c for c in choices if isinstance(c, dict)), {}) if isinstance(choices, list) else {}
+    )
+
+
 def output_items(draft: Draft, data: dict) -> list[dict]:
     """The output items of a whole chat completion (its first choice)."""
-    choice = next((c for c in data.get("choices") or () if isinstance(c, dict)), {})
+    choice = first_choice(data)
     message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
     items: list[dict] = []
     if thinking := reasoning_of(message):
@@ -150,14 +164,14 @@ def output_items(draft: Draft, data: dict) -> list[dict]:
     if parts or not calls:
         items.append(message_item(draft.item_id("msg", len(items)), parts or [text_part("")]))
     for call in calls:
-        function = call.get("function") or {}
+        function = call.get("function") if isinstance(call.get("function"), dict) else {}
         index = len(items)
         items.append(
             call_item(
                 draft.item_id("fc", index),
-                call.get("id") or draft.item_id("call", index),
-                function.get("name") or "",
-                function.get("arguments") or "",
+                text_of(call.get("id")) or draft.item_id("call", index),
+                text_of(function.get("name")),
+                text_of(function.get("arguments")),
                 draft.names,
                 "completed",
             )
@@ -167,6 +181,6 @@ def output_items(draft: Draft, data: dict) -> list[dict]:
 
 def whole_response(draft: Draft, data: dict, usage: dict | None) -> dict:
     """A whole chat completion as a Response."""
-    choice = next((c for c in data.get("choices") or () if isinstance(c, dict)), {})
+    choice = first_choice(data)
     status, incomplete = outcome(choice.get("finish_reason"))
     return draft.frame(status, output_items(draft, data), response_usage(usage), incomplete)

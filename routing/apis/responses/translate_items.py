@@ -109,7 +109,7 @@ def as_text(parts: list[dict]) -> str:
 
 
 def _message(item: dict, where: str) -> dict:
-    role = ROLES.get(item.get("role"))
+    role = ROLES.get(item["role"]) if isinstance(item.get("role"), str) else None
     if role is None:
         raise BadRequestError(
             f"'{where}.role' must be user, assistant, system or developer.", param=f"{where}.role"
@@ -158,7 +158,7 @@ def resolve(item: dict, known: dict[str, dict], where: str) -> dict:
     """An item_reference as the item it names (from the stored conversation or this input)."""
     if item.get("type") != "item_reference":
         return item
-    found = known.get(item.get("id"))
+    found = known.get(item["id"]) if isinstance(item.get("id"), str) else None
     if found is None:
         raise BadRequestError(
             f"'{where}' names an item this conversation does not have.", param=where

@@ -25,6 +25,7 @@ from routing.apis.responses.reply import (
     reasoning_item,
     reasoning_of,
     response_usage,
+    text_of,
     text_part,
 )
 
@@ -81,7 +82,8 @@ class EventWriter:
     # --- what a chunk says ------------------------------------------------------------
     def feed(self, chunk: dict) -> list[dict]:
         events = self.start()
-        for choice in chunk.get("choices") or ():
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else ():
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
@@ -89,10 +91,11 @@ class EventWriter:
                 events += self._reasoning(thinking)
             if isinstance(delta.get("content"), str) and delta["content"]:
                 events += self._text(delta["content"])
-            for call in delta.get("tool_calls") or ():
-                if isinstance(call, dict):
+            calls = delta.get("tool_calls")
+            for call in calls if isinstance(calls, list) else ():
+                if isinstance(call, dict) and isinstance(call.get("index", 0), int):
                     events += self._call(call)
-            if choice.get("finish_reason"):
+            if isinstance(choice.get("finish_reason"), str):
                 self.finish_reason = choice["finish_reason"]
         return events
 
@@ -165,8 +168,8 @@ class EventWriter:
         if key not in self.calls:
             events += self._close_current()
             index = len(self.items)
-            flat = function.get("name") or ""
-            call_id = call.get("id") or self.draft.item_id("call", index)
+            flat = text_of(function.get("name"))
+            call_id = text_of(call.get("id")) or self.draft.item_id("call", index)
             item = call_item(
                 self.draft.item_id("fc", index), call_id, flat, "", self.draft.names, "in_progress"
             )
