@@ -427,3 +427,10 @@ async def test_with_several_processes_a_miss_waits_for_another_ones_write(
     assert found is not None and found.id == response_id
     settings.REDIS_URL = ""
     assert await store.find(f"resp_{new_request_id().hex}", "ip:10.1.2.3") is None
+
+
+async def test_ids_that_cannot_be_ours_are_404_without_a_lookup(gateway, upstream):
+    for odd in ("resp_%00x", "a" * 81, "r%C3%A9sp"):
+        assert (await gateway.get(f"{RESPONSES}/{odd}")).status_code == 404
+    follow = {"model": "m", "input": "x", "previous_response_id": "resp_\x00"}
+    assert (await gateway.post(RESPONSES, json=follow)).status_code == 404

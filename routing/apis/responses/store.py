@@ -28,6 +28,7 @@ from routing.models import StoredResponse
 log = logging.getLogger(__name__)
 LIMIT = 10_000  # responses waiting to be written; past it a new one is not kept
 OURS = re.compile(r"resp_([0-9a-f]{32})")
+ANY_ID = re.compile(r"[A-Za-z0-9_.:-]{1,80}")  # ours, or an upstream's; nothing else is looked up
 WAITS = (0.1, 0.2, 0.4, 0.8)  # seconds, on a miss that another process may be writing
 RECENT = 3600.0  # only ids younger than this are waited for
 FIELDS = ["owner", "gateway_key", "model", "status", "previous_response_id", "upstream"]
@@ -90,6 +91,8 @@ class ResponseStore:
 
     async def find(self, response_id: str, owner: str) -> Stored | None:
         """The stored response if `owner` made it (anyone else is told it does not exist)."""
+        if not ANY_ID.fullmatch(response_id):
+            return None
         found = await self._find(response_id)
         if found is None and settings.REDIS_URL and recently_ours(response_id):
             for pause in WAITS:

@@ -17,6 +17,7 @@ from routing.apis.responses.request import (
     chat_request,
     read_request,
 )
+from routing.apis.responses.schemas import RESPONSE_REQUEST
 from routing.apis.responses.store import Stored, store
 from routing.apis.responses.translate_items import normalised
 from routing.apis.responses.turn import SERVICE, ResponsesFormat, Turn, counted_usage, owner_of
@@ -93,7 +94,7 @@ def answer_whole(turn: Turn, data: dict) -> HttpResponse:
     return json_response(response)
 
 
-@router.post("/responses", summary="Create a model response")
+@router.post("/responses", openapi_extra=RESPONSE_REQUEST, summary="Create a model response")
 async def create_response(request: HttpRequest) -> HttpResponse:
     exchange = begin(request, SERVICE, CHAT)
     with row_finished_on_failure(exchange):
