@@ -80,12 +80,17 @@ async def translated(
         return Translation({"model": model, "messages": [], "stream": request.stream})
 
 
-def start_turn(exchange: Exchange, request: ResponsesRequest, owner: str, previous) -> Turn:
+def start_turn(
+    exchange: Exchange, request: ResponsesRequest, owner: str, previous: Stored | None
+) -> Turn:
     base = exchange.id.hex
     draft = Draft(f"resp_{base}", int(time.time()), exchange.model_in, request.body)
     draft.summary = request.summary
-    history = previous.history if previous is not None else []
-    return Turn(exchange, draft, [*history, *normalised(request.items, base)], owner, request.store)
+    context = []  # what led to the response: kept only if the response is
+    if request.store:
+        history = previous.history if previous is not None else []
+        context = [*history, *normalised(request.items, base)]
+    return Turn(exchange, draft, context, owner, request.store)
 
 
 def answer_whole(turn: Turn, data: dict) -> HttpResponse:
@@ -123,32 +128,38 @@ async def create_response(request: HttpRequest) -> HttpResponse:
             exchange.body["reasoning_effort"] = parsed.effort
         turn = start_turn(exchange, parsed, owner, previous)
         turn.draft.names = translation.names
-        stored = await cache.consult(exchange, request.headers)
-        if exchange.stream:
-            if stored is not None:
-                chunks = cache.stream_chunks(stored, CHAT, with_usage=True)
-                source = replay(exchange, chunks, ResponsesFormat(turn))
-            else:
-                upstream, events, first = await open_stream(exchange)
-                source = relay(exchange, upstream, events, first, ResponsesFormat(turn))
-            response = sse_response(source)
+        return await answer(turn, request)
+
+
+async def answer(turn: Turn, request: HttpRequest) -> HttpResponse:
+    """From the cache, or the upstream: whole, or streamed as Responses events."""
+    exchange = turn.exchange
+    stored = await cache.consult(exchange, request.headers)
+    if exchange.stream:
+        if stored is not None:
+            chunks = cache.stream_chunks(stored, CHAT, with_usage=True)
+            source = replay(exchange, chunks, ResponsesFormat(turn))
         else:
-            if stored is not None:
-                data = stored
-                exchange.reply.feed_completion(stored)
-            else:
-                data, upstream = await complete(exchange)
-                exchange.completion = data
-            finish_ok(exchange)
-            await counted_usage(exchange)
-            response = answer_whole(turn, data)
-            deliver(exchange, response.content)
-        if stored is None:
-            for key, value in client_response_headers(upstream.headers).items():
-                response[key] = value
-        for key, value in cache.x_cache(exchange).items():
+            upstream, events, first = await open_stream(exchange)
+            source = relay(exchange, upstream, events, first, ResponsesFormat(turn))
+        response = sse_response(source)
+    else:
+        if stored is not None:
+            data = stored
+            exchange.reply.feed_completion(stored)
+        else:
+            data, upstream = await complete(exchange)
+            exchange.completion = data
+        finish_ok(exchange)
+        await counted_usage(exchange)
+        response = answer_whole(turn, data)
+        deliver(exchange, response.content)
+    if stored is None:
+        for key, value in client_response_headers(upstream.headers).items():
             response[key] = value
-        return response
+    for key, value in cache.x_cache(exchange).items():
+        response[key] = value
+    return response
 
 
 async def found_for(request: HttpRequest, response_id: str) -> tuple[Stored, list]:
