@@ -14,6 +14,7 @@ from analytics import stats as range_stats
 from analytics.health import upstream_health
 from analytics.transcript import transcript
 from recording.models import Conversation, RequestBody, RequestLog
+from routing.apis import KINDS, SERVICES
 
 FIRST_PAGE = 50
 
@@ -21,6 +22,9 @@ FIRST_PAGE = 50
 def json_safe(data: object) -> object:
     """UUIDs and datetimes as text, for json_script."""
     return json.loads(json.dumps(data, default=str))
+
+
+FILTER_CHOICES = {"services": SERVICES, "kinds": KINDS}
 
 
 @staff_member_required
@@ -34,9 +38,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "logs": {"data": logs, "next": cursor},
         "upstreams": upstream_health(),
     }
-    return render(
-        request, "analytics/dashboard.html", {"initial": json_safe(initial), "section": "dashboard"}
-    )
+    context = {"initial": json_safe(initial), "section": "dashboard", **FILTER_CHOICES}
+    return render(request, "analytics/dashboard.html", context)
 
 
 @staff_member_required
@@ -44,7 +47,11 @@ def performance(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "analytics/performance.html",
-        {"initial": json_safe(range_stats.performance("24h")), "section": "performance"},
+        {
+            "initial": json_safe(range_stats.performance("24h")),
+            "section": "performance",
+            **FILTER_CHOICES,
+        },
     )
 
 

@@ -16,6 +16,7 @@ from routing.apis.openai.errors import openai_errors
 from routing.apis.openai.views import router as openai_router
 from routing.apis.passthrough.views import manage_router as ollama_manage_router
 from routing.apis.passthrough.views import router as passthrough_router
+from routing.apis.responses.views import router as responses_router
 
 openai_api = openai_errors(
     NinjaAPI(
@@ -25,6 +26,7 @@ openai_api = openai_errors(
         docs_url="/docs",
     )
 )
+openai_api.add_router("", responses_router)  # first: no catch-all of /v1 shadows its paths
 openai_api.add_router("", openai_router)
 openai_api.add_router("", embeddings_router)
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from recording.models import RequestBody, RequestLog, State
 from recording.rollup import StatDeltas
-from routing.models import CachedResponse
+from routing.models import CachedResponse, StoredResponse
 
 log = logging.getLogger(__name__)
 BATCH = 2000
@@ -64,6 +64,18 @@ def purge_cache() -> int:
     return deleted
 
 
+def prune_stored_responses(days: float, batch: int = BATCH) -> int:
+    """Delete responses kept for the Responses API (store) older than `days`."""
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted = 0
+    while ids := list(
+        StoredResponse.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:batch]
+    ):
+        StoredResponse.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)
+    return deleted
+
+
 def compact_database() -> None:
     """Let SQLite reuse and release space after a large delete, without a long lock."""
     if connection.vendor != "sqlite":
@@ -75,14 +87,20 @@ def compact_database() -> None:
 
 
 async def prune_periodically() -> None:
-    """Every PRUNE_INTERVAL_SECONDS: expired cached answers, then logs past their age."""
+    """Every PRUNE_INTERVAL_SECONDS: expired cached answers, then logs and stored responses
+    past their age (stored responses whether or not requests are logged)."""
     while True:
         await asyncio.sleep(settings.PRUNE_INTERVAL_SECONDS)
         try:
             await sync_to_async(purge_cache, thread_sensitive=False)()
-            if not settings.ENABLE_LOGGING or settings.MAX_LOG_AGE_DAYS <= 0:
+            if settings.MAX_LOG_AGE_DAYS <= 0:
                 continue
             days = settings.MAX_LOG_AGE_DAYS
+            prune = sync_to_async(prune_stored_responses, thread_sensitive=False)
+            if deleted := await prune(days):
+                log.info("pruned %d stored responses older than %g days", deleted, days)
+            if not settings.ENABLE_LOGGING:
+                continue
             if deleted := await sync_to_async(prune_logs, thread_sensitive=False)(days):
                 log.info("pruned %d request logs older than %g days", deleted, days)
         except asyncio.CancelledError:

@@ -8,6 +8,7 @@ class RoutingConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
+        from routing.apis.responses.store import store as responses_store
         from routing.config import current
         from routing.core import hooks, lifecycle
         from routing.core.shared_redis import close_redis
@@ -26,5 +27,7 @@ class RoutingConfig(AppConfig):
         lifecycle.on_start(health.check_actively)
         lifecycle.on_start(store.run)
         lifecycle.on_shutdown(store.close)
+        lifecycle.on_start(responses_store.run)
+        lifecycle.on_shutdown(responses_store.close)
         lifecycle.on_shutdown(client.close_clients)
         lifecycle.on_shutdown(close_redis)

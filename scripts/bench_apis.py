@@ -22,6 +22,12 @@ FRONT_DOORS = [
         {**BODY, "model": MODEL, "max_tokens": 256, "stream": True},
         b'"text":"w',
     ),
+    (
+        "OpenAI responses",
+        "/v1/responses",
+        {"model": MODEL, "input": BODY["messages"][0]["content"], "stream": True},
+        b'"delta":"w',
+    ),
 ]
 
 

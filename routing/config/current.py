@@ -115,6 +115,7 @@ def build_rules() -> RuleSet:
                 json_fence=row.strip_json_markdown,
                 cache=row.cache,
                 cache_tool_calls=row.cache_tool_calls,
+                reasoning_effort=row.reasoning_effort,
                 targets=targets,
                 strategy=row.strategy,
             )

@@ -115,6 +115,7 @@ def _route_rows(config: FileConfig, source: str) -> list[tuple[Route, list[Route
             strip_json_markdown=item.strip_json_markdown,
             cache=item.cache,
             cache_tool_calls=item.cache_tool_calls,
+            reasoning_effort=item.reasoning_effort,
             strategy=item.strategy,
             source=source,
         )
@@ -135,6 +136,7 @@ ROUTE_FIELDS = (
     "strip_json_markdown",
     "cache",
     "cache_tool_calls",
+    "reasoning_effort",
     "strategy",
 )
 TARGET_FIELDS = ("upstream_id", "model", "weight")

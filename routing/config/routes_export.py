@@ -58,6 +58,8 @@ def _route(row: Route) -> dict:
             target[flag] = getattr(row, flag)
     if row.cache_tool_calls:
         target["cache_tool_calls"] = True
+    if row.reasoning_effort:
+        target["reasoning_effort"] = True
     if row.strategy != "fallback":
         target["strategy"] = row.strategy
     targets = [_target(t) for t in row.targets.all()]

@@ -22,6 +22,7 @@ from routing.models.request_path import (
     decompress,
     validate_workflow_name,
 )
+from routing.models.responses import StoredResponse
 
 __all__ = [
     "WORKFLOW_NAME",
@@ -32,6 +33,7 @@ __all__ = [
     "Route",
     "RouteTarget",
     "Source",
+    "StoredResponse",
     "Upstream",
     "Workflow",
     "compress",

@@ -153,6 +153,11 @@ class Route(models.Model):
     cache_tool_calls = models.BooleanField(
         default=False, help_text="Also cache answers that call tools."
     )
+    reasoning_effort = models.BooleanField(
+        default=False,
+        help_text="Pass a Responses request's reasoning.effort on as reasoning_effort "
+        "(only for upstreams that take it: others may refuse the request).",
+    )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
 
     class Meta:

@@ -53,7 +53,7 @@ async def send(exchange: Exchange, build: Builder | None = None) -> httpx.Respon
     if outgoing is None:
         outgoing = build_request(
             upstream,
-            UPSTREAM_PATHS[exchange.kind],
+            exchange.upstream_path or UPSTREAM_PATHS[exchange.kind],
             exchange.request_headers,
             orjson.dumps(exchange.body),
         )

@@ -62,6 +62,7 @@ class RouteRule:
     json_fence: bool | None = None
     cache: bool | None = None  # None: CACHE_ENABLED decides
     cache_tool_calls: bool = False
+    reasoning_effort: bool = False  # the upstream takes reasoning_effort
     targets: tuple[Target, ...] = ()  # several upstreams; empty: `upstream` (or the default)
     strategy: str = "fallback"
 
@@ -144,6 +145,7 @@ class Decision:
     mapping: str | None = None
     cache: bool | None = None
     cache_tool_calls: bool = False
+    reasoning_effort: bool = False
     targets: tuple[Target, ...] = ()
     strategy: str = "fallback"
 
@@ -198,6 +200,7 @@ def decide(rules: RuleSet, model: str, client: str) -> Decision:
             mapping=mapping,
             cache=route.cache,
             cache_tool_calls=route.cache_tool_calls,
+            reasoning_effort=route.reasoning_effort,
             targets=targets,
             strategy=strategy,
         )

@@ -41,6 +41,7 @@ class FileRoute:
     strip_json_markdown: bool | None = None
     cache: bool | None = None
     cache_tool_calls: bool = False
+    reasoning_effort: bool = False
     enabled: bool = True
     strategy: str = "fallback"
     targets: tuple[FileTarget, ...] = ()

@@ -214,6 +214,7 @@ def _parse_route(item: object, where: str, check: _Checker) -> FileRoute:
             "strip_json_markdown",
             "cache",
             "cache_tool_calls",
+            "reasoning_effort",
             "strategy",
             "targets",
         },
@@ -251,6 +252,10 @@ def _parse_route(item: object, where: str, check: _Checker) -> FileRoute:
         cache=check.flag(target.get("cache"), f"{where}.route.cache"),
         cache_tool_calls=check.flag(
             target.get("cache_tool_calls", False), f"{where}.route.cache_tool_calls"
+        )
+        is True,
+        reasoning_effort=check.flag(
+            target.get("reasoning_effort", False), f"{where}.route.reasoning_effort"
         )
         is True,
         enabled=check.flag(item.get("enabled", True), f"{where}.enabled") is not False,

@@ -143,6 +143,7 @@ HEADERS = st.dictionaries(
 PATHS = {
     "/v1/chat/completions": "openai",
     "/v1/completions": "openai",
+    "/v1/responses": "openai",
     "/api/chat": "ollama",
     "/api/generate": "ollama",
 }

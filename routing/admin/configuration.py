@@ -1,5 +1,5 @@
-"""Admin pages for the routing configuration (saving one reaches every worker within seconds)
-and the response cache."""
+"""Admin pages for the routing configuration (saving one reaches every worker within
+seconds)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,11 @@ import time
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils import timezone
 
 from routing.config.current import build_rules
 from routing.models import (
-    CachedResponse,
     GatewayKey,
     ModelMapping,
     Route,
@@ -210,36 +207,3 @@ class GatewayKeyAdmin(admin.ModelAdmin):
             obj.save(update_fields=["key_hash", "key_start"])
             issued.append((obj, secret))
         return self.show_once(request, issued)
-
-
-@admin.register(CachedResponse)
-class CachedResponseAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "path", "model", "status", "hits", "expires_at", "fresh"]
-    list_filter = ["path", ("created_at", admin.DateFieldListFilter)]
-    exclude = ["body", "key"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    change_list_template = "admin/routing/cachedresponse/change_list.html"
-
-    @admin.display(boolean=True)
-    def fresh(self, obj: CachedResponse) -> bool:
-        return obj.expires_at > timezone.now()
-
-    def get_urls(self) -> list:
-        purge = self.admin_site.admin_view(self.purge_view)
-        return [path("purge/", purge, name="routing_cachedresponse_purge"), *super().get_urls()]
-
-    def purge_view(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST" and self.has_delete_permission(request):
-            rows = CachedResponse.objects.all()
-            if request.POST.get("what") != "all":
-                rows = rows.filter(expires_at__lte=timezone.now())
-            deleted, _ = rows.delete()
-            self.message_user(request, f"Purged {deleted} cached responses.")
-        return redirect("admin:routing_cachedresponse_changelist")
