@@ -125,7 +125,11 @@ def test_pages_elsewhere_and_rebound_names_cannot_use_the_gateway(hostile, figur
     whose name was rebound to 127.0.0.1 posts to its own origin, which is the gateway."""
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.browser import ARGS, CHROMIUM
+    from tests.e2e.browser import ARGS
+    from tests.e2e.chromium import NONE_FOUND, find_chromium
+
+    chromium = find_chromium()
+    assert chromium is not None, NONE_FOUND
 
     proc, url = hostile
     port = url.rsplit(":", 1)[1]
@@ -133,7 +137,7 @@ def test_pages_elsewhere_and_rebound_names_cannot_use_the_gateway(hostile, figur
     rebound = f"http://rebind.test:{port}/attack.html"
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=chromium,
             args=[
                 *ARGS,
                 "--host-resolver-rules=MAP rebind.test 127.0.0.1",
