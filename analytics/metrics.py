@@ -72,6 +72,11 @@ CACHE_HITS = Counter(
 RATE_LIMITED = Counter(
     "llmproxy_rate_limited", "Requests refused by a rate limit.", ["service"], registry=registry
 )
+TRACE_SPANS_DROPPED = Counter(
+    "llmproxy_trace_spans_dropped",
+    "Trace spans not exported: the queue was full or the collector refused or was away.",
+    registry=registry,
+)
 IN_FLIGHT = Gauge(
     "llmproxy_requests_in_flight",
     "Requests being sent to or streamed from an upstream.",
@@ -87,6 +92,10 @@ def model_label(name: str) -> str:
         return OTHER_MODEL
     _models.add(name)
     return name
+
+
+def count_dropped_spans(n: int) -> None:
+    TRACE_SPANS_DROPPED.inc(n)
 
 
 def count_request(row: dict) -> None:

@@ -23,6 +23,7 @@ from llmproxy.env import (
     env_url,
     sqlite_database,
 )
+from llmproxy.tracing_env import read_tracing_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", default=str(BASE_DIR / "data")))
@@ -127,6 +128,8 @@ RECORD_FLUSH_SECONDS = env_float("RECORD_FLUSH_SECONDS", default=0.2, minimum=0.
 RECORD_JOURNAL = env_bool("RECORD_JOURNAL", True)
 PRUNE_INTERVAL_SECONDS = env_float("PRUNE_INTERVAL_SECONDS", default=3600.0, minimum=1.0)
 TIKTOKEN_CACHE_DIR = Path(env_str("TIKTOKEN_CACHE_DIR", default=str(DATA_DIR / "tiktoken")))
+# OpenTelemetry traces: off unless an OTLP endpoint is set (see llmproxy/tracing_env.py)
+TRACING = read_tracing_config()
 
 # --- Django ----------------------------------------------------------------
 _local_hosts = ["localhost", "127.0.0.1", "[::1]"]

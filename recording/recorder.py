@@ -65,7 +65,7 @@ def counting_model(exchange: Exchange) -> str | None:
     return None if _reported(exchange) else exchange.decision.model
 
 
-def _usage_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]:
+def usage_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]:
     if reported := _reported(exchange):
         return *reported, bool(exchange.usage.get("estimated"))
     try:
@@ -84,7 +84,7 @@ def finish_fields(exchange: Exchange, count: bool = True) -> dict:
     """The row's fields known at the end; `count=False` leaves out counting tokens (it needs
     the tokenizer, which the request path must not load)."""
     if count:
-        prompt, completion, estimated = _usage_tokens(exchange)
+        prompt, completion, estimated = usage_tokens(exchange)
     else:
         usage = exchange.usage or {}
         prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
@@ -102,13 +102,13 @@ def finish_fields(exchange: Exchange, count: bool = True) -> dict:
         "completion_tokens": completion,
         "tokens_estimated": estimated,
         "bytes_out": exchange.bytes_out,
-        "error": redact_text(exchange.error, _secrets(exchange))[:ERROR_LIMIT],
+        "error": redact_text(exchange.error, secrets_of(exchange))[:ERROR_LIMIT],
         "attempts": exchange.attempts if len(exchange.attempts) > 1 else None,
         "cache_hit": exchange.cache_hit,
     }
 
 
-def _secrets(exchange: Exchange) -> list[str]:
+def secrets_of(exchange: Exchange) -> list[str]:
     return secret_values(
         exchange.request_headers,
         exchange.decision.upstream.api_key,
@@ -118,7 +118,7 @@ def _secrets(exchange: Exchange) -> list[str]:
 
 
 def body_row(exchange: Exchange) -> dict:
-    secrets = _secrets(exchange)
+    secrets = secrets_of(exchange)
     response = b"".join(exchange.delivered)
     if secrets:
         text = response.decode("utf-8", "replace")
@@ -138,7 +138,7 @@ def body_row(exchange: Exchange) -> dict:
 def conversation_row(exchange: Exchange, fields: dict) -> dict | None:
     if exchange.state != OK:
         return None
-    secrets = _secrets(exchange)
+    secrets = secrets_of(exchange)
     body = redact_json(exchange.client_body, secrets)
     messages = training_messages(
         body,

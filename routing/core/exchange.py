@@ -61,6 +61,7 @@ class Exchange:
     completion: dict | None = None  # a whole reply as delivered, for the cache
     key: object | None = None  # its KeySpec, for the model check
     secrets: list[str] | None = None  # worked out by the recorder, off the request path
+    span: object | None = None  # its trace span, when tracing is on
 
     def deliver(self, data: bytes, keep: bool, limit: int) -> bytes:
         """Count bytes sent to the client; keep up to `limit` of them for the log."""
