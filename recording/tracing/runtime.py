@@ -54,8 +54,9 @@ def stop_tracing() -> None:
 
 
 async def run_tracing() -> None:
-    """A background task of each serving process: nothing to do but start."""
-    start_tracing()
+    """A background task of each serving process: start, then end spans as requests finish."""
+    if (tracing := start_tracing()) is not None:
+        await tracing.run()
 
 
 async def close_tracing() -> None:

@@ -9,9 +9,8 @@ passes to the upstream untouched, like any other header.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
-import time
 from collections import deque
 
 from opentelemetry import trace
@@ -20,7 +19,7 @@ from opentelemetry.sdk.trace import TracerProvider, sampling
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from recording.recorder import secrets_of, usage_tokens
+from recording.recorder import counting_model, secrets_of, usage_tokens
 from recording.redact import redact_json, redact_text
 from recording.tracing.batcher import Batcher
 from recording.tracing.spans import (
@@ -32,6 +31,8 @@ from recording.tracing.spans import (
 from routing.core.exchange import OK, Exchange
 
 log = logging.getLogger(__name__)
+FINISH_SECONDS = 0.1
+SLICE = 20  # spans ended between two chances for requests to run
 PROPAGATOR = TraceContextTextMapPropagator()
 CONTEXT_HEADERS = ("traceparent", "tracestate")
 
@@ -76,13 +77,6 @@ class Tracing:
         self.provider.add_span_processor(self.batcher)
         self.tracer = self.provider.get_tracer("llmproxy")
         self._finished: deque[Exchange] = deque()
-        self._pending = 0  # queued and not yet ended, under _lock
-        self._lock = threading.Lock()
-        self._idle = threading.Event()  # set while nothing waits to be finished
-        self._idle.set()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="trace-finish", daemon=True)
-        self._thread.start()
 
     # --- on the event loop: cheap -------------------------------------------------------
     def request_started(self, exchange: Exchange) -> None:
@@ -108,27 +102,29 @@ class Tracing:
         if len(self._finished) >= self.config.queue_size:
             self.batcher.count_dropped(1 + len(exchange.attempts))
             return
-        with self._lock:
-            self._pending += 1
-            self._idle.clear()
         self._finished.append(exchange)
-        self._wake.set()
 
-    # --- on the worker thread -------------------------------------------------------------
-    def _run(self) -> None:
+    # --- a background task on the event loop, between requests ---------------------------
+    async def run(self) -> None:
+        """End the finished requests' spans a few at a time: threads would fight the event
+        loop for the interpreter, and one at the end of each request would delay its last
+        bytes."""
         while True:
-            self._wake.wait()
-            self._wake.clear()
+            await asyncio.sleep(FINISH_SECONDS)
             while self._finished:
-                exchange = self._finished.popleft()
-                try:
-                    self.end_span(exchange)
-                except Exception:  # one request's odd data must not stop the others
-                    log.warning("traces: no span for %s", exchange.id, exc_info=True)
-                with self._lock:
-                    self._pending -= 1
-                    if not self._pending:
-                        self._idle.set()
+                batch = [self._finished.popleft() for _ in range(min(SLICE, len(self._finished)))]
+                uncounted = [e for e in batch if counting_model(e) is not None]
+                self.end_spans([e for e in batch if counting_model(e) is None])
+                if uncounted:  # the tokenizer is slow: count in a thread
+                    await asyncio.to_thread(self.end_spans, uncounted)
+                await asyncio.sleep(0)
+
+    def end_spans(self, exchanges: list[Exchange]) -> None:
+        for exchange in exchanges:
+            try:
+                self.end_span(exchange)
+            except Exception:  # one request's odd data must not stop the others
+                log.warning("traces: no span for %s", exchange.id, exc_info=True)
 
     def wall(self, exchange: Exchange, mark: float) -> int:
         """A perf_counter mark of the exchange as wall-clock nanoseconds."""
@@ -167,11 +163,11 @@ class Tracing:
         span.end(end_time=self.wall(exchange, end))
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Finish and export what waits (tests, shutdown)."""
-        deadline = time.monotonic() + timeout
-        self._wake.set()
-        self._idle.wait(timeout)
-        return self.batcher.force_flush(int(max(deadline - time.monotonic(), 0) * 1000))
+        """Finish and export what waits, here and now (tests, shutdown)."""
+        waiting = list(self._finished)
+        self._finished.clear()
+        self.end_spans(waiting)
+        return self.batcher.force_flush(int(timeout * 1000))
 
     def shutdown(self) -> None:
         self.flush()
