@@ -72,6 +72,11 @@ CACHE_HITS = Counter(
 RATE_LIMITED = Counter(
     "llmproxy_rate_limited", "Requests refused by a rate limit.", ["service"], registry=registry
 )
+TRACE_SPANS_DROPPED = Counter(
+    "llmproxy_trace_spans_dropped",
+    "Trace spans not exported: the queue was full or the collector refused or was away.",
+    registry=registry,
+)
 IN_FLIGHT = Gauge(
     "llmproxy_requests_in_flight",
     "Requests being sent to or streamed from an upstream.",
@@ -90,6 +95,10 @@ def model_label(name: str, seen: set[str] | None = None) -> str:
         return OTHER_MODEL
     seen.add(name)
     return name
+
+
+def count_dropped_spans(n: int) -> None:
+    TRACE_SPANS_DROPPED.inc(n)
 
 
 def count_request(row: dict) -> None:

@@ -26,6 +26,7 @@ from llmproxy.env import (
 )
 from llmproxy.logging_config import logging_config
 from llmproxy.private import keep_new_files_private
+from llmproxy.tracing_env import read_tracing_config
 
 keep_new_files_private()  # database, journal, metrics, exports: the owner's alone
 
@@ -133,6 +134,8 @@ RECORD_FLUSH_SECONDS = env_float("RECORD_FLUSH_SECONDS", default=0.2, minimum=0.
 RECORD_JOURNAL = env_bool("RECORD_JOURNAL", True)
 PRUNE_INTERVAL_SECONDS = env_float("PRUNE_INTERVAL_SECONDS", default=3600.0, minimum=1.0)
 TIKTOKEN_CACHE_DIR = Path(env_str("TIKTOKEN_CACHE_DIR", default=str(DATA_DIR / "tiktoken")))
+# OpenTelemetry traces: off unless an OTLP endpoint is set (see llmproxy/tracing_env.py)
+TRACING = read_tracing_config()
 
 # --- Django ----------------------------------------------------------------
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default_hosts(LISTEN_HOST))

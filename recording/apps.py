@@ -7,6 +7,7 @@ class RecordingConfig(AppConfig):
 
     def ready(self) -> None:
         from recording.maintenance import prune_periodically
+        from recording.tracing.runtime import close_tracing, run_tracing
         from recording.writer import writer
         from routing.core import hooks, lifecycle
 
@@ -16,3 +17,5 @@ class RecordingConfig(AppConfig):
         lifecycle.on_start(writer.run)
         lifecycle.on_start(prune_periodically)
         lifecycle.on_shutdown(writer.close)
+        lifecycle.on_start(run_tracing)  # only where an OTLP endpoint is set
+        lifecycle.on_shutdown(close_tracing)

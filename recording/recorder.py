@@ -79,7 +79,7 @@ def _embedding_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]
         return None, None, False
 
 
-def _usage_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]:
+def usage_tokens(exchange: Exchange) -> tuple[int | None, int | None, bool]:
     if exchange.kind == EMBEDDINGS:
         return _embedding_tokens(exchange)
     if exchange.kind == PASSTHROUGH:
@@ -103,7 +103,7 @@ def finish_fields(exchange: Exchange, count: bool = True) -> dict:
     """The row's fields known at the end; `count=False` leaves out counting tokens (it needs
     the tokenizer, which the request path must not load)."""
     if count:
-        prompt, completion, estimated = _usage_tokens(exchange)
+        prompt, completion, estimated = usage_tokens(exchange)
     else:
         usage = exchange.usage or {}
         prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")

@@ -37,7 +37,7 @@ from scripts.bench_measure import (  # noqa: E402
     ttfb_ms,
     wrk_script,
 )
-from scripts.bench_report import LITELLM, SHIPPED, embeddings_table, report  # noqa: E402
+from scripts.bench_report import LITELLM, SHIPPED, TRACED, embeddings_table, report  # noqa: E402
 from tests.e2e.procs import Process, start_fake, start_gateway  # noqa: E402
 
 
@@ -103,13 +103,15 @@ def scale_variants(scale: bool) -> list[tuple[str, list[str], dict[str, str]]]:
     ]
 
 
-def variants(compare: bool) -> list[tuple[str, list[str], dict[str, str]]]:
+def variants(compare: bool, fake_url: str) -> list[tuple[str, list[str], dict[str, str]]]:
     """The gateway as shipped, and with --compare the alternatives it was chosen over."""
     shipped = [
         ("gateway (recording on)", [], {}),
         ("gateway, recording off", [], {"ENABLE_LOGGING": "false"}),
         ("gateway + rate limit counted", [], {"RATE_LIMIT": "1000000000/1m"}),
         ("gateway, answers from its cache", [], {"CACHE_ENABLED": "true"}),
+        # every request a span, exported to the fake upstream's OTLP sink
+        (TRACED, [], {"OTEL_EXPORTER_OTLP_ENDPOINT": fake_url, "OTEL_BSP_SCHEDULE_DELAY": "500"}),
     ]
     if not compare:
         return shipped
@@ -162,7 +164,9 @@ def main() -> None:
             rows = [measure("direct to fake upstream", fake_url, None, script, args)]
             embed_rows = [measure_embeddings("direct", fake_url, None, embed_script, args)]
             limiter_env = {**fake.env, "DATA_DIR": str(work)}
-            for name, extra_args, env in variants(args.compare) + scale_variants(args.scale):
+            for name, extra_args, env in variants(args.compare, fake_url) + scale_variants(
+                args.scale
+            ):
                 gateway, gateway_url = start_gateway(work, fake_url, *extra_args, **env)
                 procs.append(gateway)
                 rows.append(measure(name, gateway_url, gateway.proc.pid, script, args))

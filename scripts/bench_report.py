@@ -4,6 +4,7 @@ from __future__ import annotations
 
 SHIPPED = "gateway (recording on)"
 NO_RECORDING = "gateway, recording off"
+TRACED = "gateway, tracing on (OTLP/HTTP)"
 LIMITED = "gateway + rate limit counted"
 CACHED = "gateway, answers from its cache"
 LITELLM = "LiteLLM proxy"
@@ -84,6 +85,12 @@ def notes(rows: list[dict], concurrency: list[int]) -> list[str]:
             f"- a cache hit answers {cached['loads'][mid].rps / on['loads'][mid].rps:.1f}"
             f"x as many requests/s as going upstream at c={mid}, with "
             f"{cached['cpu_ms']:.2f} ms CPU per request"
+        )
+    traced = by_name.get(TRACED)
+    if on and traced:
+        lines.append(
+            f"- tracing every request costs {traced['cpu_ms'] - on['cpu_ms']:+.2f} ms CPU per "
+            f"request (spans built off the event loop, exported in batches)"
         )
     litellm = by_name.get(LITELLM)
     if on and litellm:

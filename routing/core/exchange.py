@@ -68,6 +68,7 @@ class Exchange:
     bytes_in: int | None = None  # a streamed upload's size (None: len(raw_request))
     details: dict = field(default_factory=dict)  # what only some kinds record (inputs, method…)
     upstream_path: str = ""  # a client API the upstream speaks natively; empty: by kind
+    span: object | None = None  # its trace span, when tracing is on
 
     def deliver(self, data: bytes, keep: bool, limit: int) -> bytes:
         """Count bytes sent to the client; keep up to `limit` of them for the log."""

@@ -63,11 +63,26 @@ class FakeUpstream:
             return await self.json(send, 200, self.last)
         if method == "GET" and path == "/_fake/abandoned":
             return await self.json(send, 200, list(self.abandoned))
+        if method == "POST" and path == "/v1/traces":  # an OTLP sink, to try tracing against
+            return await self.accept_traces(receive, send)
         if method == "POST" and path in ("/v1/chat/completions", "/v1/completions"):
             return await self.complete(scope, receive, send, path.endswith("chat/completions"))
         if (handler := extra_handler(method, path)) is not None:
             return await handler(scope, receive, send)
         await self.json(send, 404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+
+    async def accept_traces(self, receive, send) -> None:
+        while (await receive()).get("more_body"):
+            pass
+        self.stats["trace_exports"] = self.stats.get("trace_exports", 0) + 1
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/x-protobuf")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
 
     async def json(self, send, status: int, data: object, extra: list | None = None) -> None:
         payload = orjson.dumps(data)

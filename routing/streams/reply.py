@@ -11,6 +11,7 @@ class Reply:
     reasoning: list[str] = field(default_factory=list)
     tool_calls: dict[int, dict] = field(default_factory=dict)
     finish_reason: str | None = None
+    id: str = ""  # the upstream's id of its reply
 
     @property
     def text(self) -> str:
@@ -18,6 +19,7 @@ class Reply:
 
     def feed_chunk(self, chunk: dict) -> None:
         """Take the first choice of a (transformed) stream chunk."""
+        self._take_id(chunk)
         for choice in chunk.get("choices") or ():
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
@@ -32,6 +34,7 @@ class Reply:
 
     def feed_completion(self, data: dict) -> None:
         """Take the first choice of a whole reply."""
+        self._take_id(data)
         for choice in data.get("choices") or ():
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
@@ -42,6 +45,10 @@ class Reply:
                 if isinstance(call, dict):
                     self.tool_calls[i] = call
             self.finish_reason = choice.get("finish_reason")
+
+    def _take_id(self, data: dict) -> None:
+        if not self.id and isinstance(data.get("id"), str):
+            self.id = data["id"]
 
     def _take(self, holder: dict, key: str) -> None:
         if isinstance(holder.get(key), str):

@@ -136,6 +136,7 @@ def note(exchange: Exchange, target: Target, started: float, error: GatewayError
             "status": error.status if error else 200,
             "error": redact_text(error.message, secrets_of(exchange))[:200] if error else "",
             "ms": round((perf_counter() - started) * 1000, 1),
+            "at": round((started - exchange.started) * 1000, 1),  # after the request began
         }
     )
 

@@ -1,0 +1,1 @@
+"""OpenTelemetry traces of the gateway's requests (GenAI conventions), exported by OTLP."""
