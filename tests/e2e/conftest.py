@@ -21,16 +21,16 @@ routes:
      route: {upstream: dead}}
   - {name: loopback, match: {model: addr-test, source_host: 127.0.0.0/8},
      route: {upstream: second, model: echo}}
-  - {name: sized, match: {model: "/alias-(\\\\d+)/"}, route: {model: "echo+chunk:\\\\1"}}
+  - {name: sized, match: {model: "/^alias-(\\\\d+)/"}, route: {model: "echo+chunk:\\\\1"}}
   - {name: first, match: {model: first-wins}, route: {upstream: second, model: echo}}
   - {name: shadowed, match: {model: first-wins}, route: {upstream: dead}}
   - {name: route-beats-map, match: {model: route-vs-map}, route: {model: "echo+words:2"}}
   - {name: routed-no-rewrite, match: {model: map-exact}, route: {upstream: second}}
-  - {name: fenced, match: {model: "/fenced(.*)/"},
+  - {name: fenced, match: {model: "/^fenced(.*)/"},
      route: {model: "echo+fence\\\\1", strip_json_markdown: true}}
   - {name: no-think, match: {model: no-think}, route: {model: inspect, disable_thinking: true}}
   - {name: keep-think, match: {model: keep-think}, route: {model: echo, strip_thinking: false}}
-  - {name: reasoning, match: {model: "/reasoning(.*)/"},
+  - {name: reasoning, match: {model: "/^reasoning(.*)/"},
      route: {model: "echo\\\\1", strip_thinking: reasoning}}
 """
 
