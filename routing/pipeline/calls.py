@@ -90,22 +90,10 @@ async def close_upstream(exchange: Exchange, response: httpx.Response) -> None:
             exchange.lease.release()
 
 
-async def read_all(exchange: Exchange, response: httpx.Response) -> bytes:
-    try:
-        content = await response.aread()
-    except httpx.TimeoutException:
-        raise UpstreamTimeoutError("The upstream stopped answering mid-reply.") from None
-    except httpx.TransportError as exc:
-        raise UpstreamUnreachableError(f"The upstream connection broke: {exc}") from None
-    finally:
-        await close_upstream(exchange, response)
-        exchange.first_byte_at = exchange.first_byte_at or perf_counter()
-    return content
-
-
-async def read_buffer(exchange: Exchange, response: httpx.Response) -> bytearray:
+async def read_all(exchange: Exchange, response: httpx.Response) -> bytearray:
     """The whole body in one buffer, filled as it arrives (allocated once from Content-Length
-    when given): a large reply exists once in memory, not as pieces plus their join."""
+    when given): a large reply exists once in memory, not as pieces plus their join. The
+    upstream is released however it ends."""
     length = response.headers.get("content-length", "")
     buffer = bytearray(int(length)) if length.isdigit() else bytearray()
     filled = 0

@@ -19,13 +19,14 @@ def reported_usage(exchange: Exchange) -> tuple[int, int] | None:
 
 
 def reply_text(exchange: Exchange) -> str:
-    """What the model wrote: the text and the arguments of its tool calls."""
+    """What the model wrote: its reasoning, the text and the arguments of its tool calls."""
     message = exchange.reply.message()
     arguments = [
         (call.get("function") or {}).get("arguments") if isinstance(call, dict) else None
         for call in message.get("tool_calls", ())
     ]
-    return message["content"] + "".join(a for a in arguments if isinstance(a, str))
+    written = [*exchange.reply.reasoning, message["content"], *arguments]
+    return "".join(a for a in written if isinstance(a, str))
 
 
 def count_tokens(exchange: Exchange) -> tuple[int, int]:

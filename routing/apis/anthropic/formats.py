@@ -4,13 +4,12 @@ for the log, the cache and the training capture)."""
 
 from __future__ import annotations
 
-import asyncio
 from time import perf_counter
 
 from routing.apis.anthropic.reply import Asked, MessageStream, error_event, event
 from routing.apis.anthropic.translate_native import EventReader
 from routing.core.exchange import Exchange
-from routing.streams import tokens
+from routing.pipeline.usage import usage_counts
 from routing.streams.sse import SSEEvent
 
 
@@ -25,26 +24,8 @@ def error_message(error: object) -> str:
 
 
 async def counted_usage(exchange: Exchange) -> dict:
-    """The upstream's token counts, else counted with the gateway's tokenizer (in a thread)."""
-    usage = exchange.usage or {}
-    if isinstance(usage.get("prompt_tokens"), int) and isinstance(
-        usage.get("completion_tokens"), int
-    ):
-        return usage
-    model = exchange.decision.model
-
-    def count() -> dict:
-        reply = exchange.reply.message()
-        text = reply["content"] + "".join(
-            c["function"]["arguments"] for c in reply.get("tool_calls", ())
-        )
-        return {
-            "prompt_tokens": tokens.count_prompt(exchange.body, model),
-            "completion_tokens": tokens.count_text(text, model),
-            "estimated": True,
-        }
-
-    exchange.usage = await asyncio.to_thread(count)
+    """The upstream's token counts, else the gateway's (counted off the event loop)."""
+    await usage_counts(exchange)
     return exchange.usage
 
 

@@ -16,7 +16,7 @@ from routing.core.errors import UpstreamUnreachableError
 from routing.core.exchange import Exchange
 from routing.core.responses import RelayResponse
 from routing.guard import cache
-from routing.pipeline.calls import finish_cancelled, finish_error, finish_ok, read_buffer, send
+from routing.pipeline.calls import finish_cancelled, finish_error, finish_ok, read_all, send
 from routing.pipeline.intake import prepare
 from routing.streams import tokens
 from routing.upstreams.attempts import with_attempts
@@ -25,7 +25,7 @@ from routing.upstreams.client import client_response_headers
 
 async def _fetch_once(exchange: Exchange) -> tuple[bytearray, httpx.Response]:
     response = await send(exchange)
-    return await read_buffer(exchange, response), response
+    return await read_all(exchange, response), response
 
 
 async def fetch(exchange: Exchange, request: HttpRequest, body: dict) -> tuple[Scan, dict]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ from routing.apis.responses.reply import Draft
 from routing.apis.responses.store import store
 from routing.apis.responses.translate_stream import EventWriter, encode
 from routing.core.exchange import Exchange
-from routing.streams import tokens
+from routing.pipeline.usage import usage_counts
 from routing.streams.sse import SSEEvent
 
 SERVICE = "responses"
@@ -47,24 +46,9 @@ def stored_row(exchange: Exchange, owner: str, response: dict, context: list[dic
     }
 
 
-async def counted_usage(exchange: Exchange) -> dict | None:
-    """The upstream's token counts, else counted here (off the event loop)."""
-    usage = exchange.usage or {}
-    if isinstance(usage.get("prompt_tokens"), int) and isinstance(
-        usage.get("completion_tokens"), int
-    ):
-        return usage
-    model = exchange.decision.model
-
-    def count() -> dict:
-        reply = exchange.reply.text + "".join(exchange.reply.reasoning)
-        return {
-            "prompt_tokens": tokens.count_prompt(exchange.body, model),
-            "completion_tokens": tokens.count_text(reply, model),
-            "estimated": True,
-        }
-
-    exchange.usage = await asyncio.to_thread(count)
+async def counted_usage(exchange: Exchange) -> dict:
+    """The upstream's token counts, else the gateway's (counted off the event loop)."""
+    await usage_counts(exchange)
     return exchange.usage
 
 
