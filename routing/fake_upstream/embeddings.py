@@ -51,6 +51,8 @@ async def embeddings(scope: dict, receive, send) -> None:
     except ValueError:
         return await error(send, 400, "input must be a string or a list")
     size = body.get("dimensions") or DIMENSIONS
+    if not isinstance(size, int) or not 1 <= size <= 65_536:  # as a real server refuses
+        return await error(send, 400, "dimensions must be from 1 to 65536")
     packed = body.get("encoding_format") == "base64" and "float-only" not in how
     data = []
     for i, text in enumerate(texts):

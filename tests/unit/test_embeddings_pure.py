@@ -130,3 +130,14 @@ def test_pieces_are_bounded_and_add_up():
 def test_the_summary_has_no_vectors():
     text = json.dumps(summary(scan(reply()), "float", 2))
     assert "0.25" not in text and '"dimensions": 3' in text
+
+
+def test_dimensions_past_any_models_are_refused_before_going_upstream():
+    from routing.apis.embeddings.request import MAX_DIMENSIONS, check_embeddings_body
+    from routing.core.errors import BadRequestError
+
+    assert check_embeddings_body({"input": "x", "dimensions": MAX_DIMENSIONS}) == 1
+    for bad in (0, MAX_DIMENSIONS + 1, 10**12, True, "8"):
+        with pytest.raises(BadRequestError) as refused:
+            check_embeddings_body({"input": "x", "dimensions": bad})
+        assert refused.value.param == "dimensions"

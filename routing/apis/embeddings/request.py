@@ -42,6 +42,10 @@ def input_count(value: object) -> int:
     )
 
 
+# No embedding model has more; a larger number would only make an upstream allocate it.
+MAX_DIMENSIONS = 65_536
+
+
 def check_embeddings_body(body: dict) -> int:
     """OpenAI's rules for /v1/embeddings; returns the number of inputs."""
     if "input" not in body or body["input"] is None:
@@ -54,9 +58,13 @@ def check_embeddings_body(body: dict) -> int:
         )
     dimensions = body.get("dimensions")
     if dimensions is not None and (
-        not isinstance(dimensions, int) or isinstance(dimensions, bool) or dimensions < 1
+        not isinstance(dimensions, int)
+        or isinstance(dimensions, bool)
+        or not 1 <= dimensions <= MAX_DIMENSIONS
     ):
-        raise BadRequestError("'dimensions' must be a positive integer.", param="dimensions")
+        raise BadRequestError(
+            f"'dimensions' must be a whole number from 1 to {MAX_DIMENSIONS}.", param="dimensions"
+        )
     if body.get("user") is not None and not isinstance(body["user"], str):
         raise BadRequestError("'user' must be a string.", param="user")
     if body.get("stream"):

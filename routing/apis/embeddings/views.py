@@ -13,6 +13,7 @@ from routing.apis.embeddings.reply import (
     openai_parts,
 )
 from routing.apis.embeddings.request import (
+    MAX_DIMENSIONS,
     check_embeddings_body,
     embed_request,
     legacy_request,
@@ -39,7 +40,7 @@ EMBEDDINGS_REQUEST = {
                         "model": {"type": "string"},
                         "input": {"description": "a text, texts, token ids, or lists of them"},
                         "encoding_format": {"type": "string", "enum": ["float", "base64"]},
-                        "dimensions": {"type": "integer", "minimum": 1},
+                        "dimensions": {"type": "integer", "minimum": 1, "maximum": MAX_DIMENSIONS},
                         "user": {"type": "string"},
                     },
                 }
