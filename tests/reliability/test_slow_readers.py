@@ -30,7 +30,7 @@ def open_slow_stream(url: str, model: str) -> socket.socket:
     messages = [{"role": "user", "content": "x"}]
     body = json.dumps({"model": model, "stream": True, "messages": messages}).encode()
     head = (
-        "POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\n"
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}:{port}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     sock.sendall(head.encode() + body)
@@ -80,7 +80,8 @@ def test_a_slow_reader_back_pressures_the_upstream_and_memory_stays_flat(e2e_dir
     results = [
         figure(name, value, unit, threshold, ok)
         for name, value, unit, threshold, ok in [
-            ("client read", read_mb, "MB", "-", True),
+            # it read on all the time: a refused or empty stream proves nothing
+            ("client read", read_mb, "MB", "> 0.5", read_mb > 0.5),
             (
                 "upstream sent (held in between)",
                 sent_mb,
