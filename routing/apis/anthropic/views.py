@@ -37,6 +37,7 @@ from routing.core.responses import RelayResponse, json_response
 from routing.guard import cache
 from routing.guard.access import admit
 from routing.guard.validation import check_messages, check_sampling, parse_json_object
+from routing.pipeline.answer import add_answer_headers
 from routing.pipeline.calls import (
     complete,
     deliver,
@@ -49,7 +50,7 @@ from routing.pipeline.relay import relay, replay
 from routing.rules.engine import UpstreamSpec, decide
 from routing.streams import tokens
 from routing.streams.chunks import CHAT
-from routing.upstreams.client import client_response_headers, get_client
+from routing.upstreams.client import get_client
 
 router = Router(tags=["Anthropic"])
 log = logging.getLogger(__name__)
@@ -126,12 +127,7 @@ async def messages(request: HttpRequest) -> HttpResponse:
         stored = await cache.consult(exchange, request.headers)
         answer = streamed if asked.stream else whole
         response, upstream = await answer(exchange, asked, body, stored)
-        if upstream is not None:
-            for key, value in client_response_headers(upstream.headers).items():
-                response[key] = value
-        for key, value in cache.x_cache(exchange).items():
-            response[key] = value
-        return response
+        return add_answer_headers(response, exchange, upstream)
 
 
 def count_input(body: dict, model: str) -> int:

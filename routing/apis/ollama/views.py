@@ -21,15 +21,13 @@ from routing.core.responses import RelayResponse, json_response
 from routing.guard import cache
 from routing.guard.access import admit
 from routing.guard.validation import check_messages, check_sampling, parse_json_object
+from routing.pipeline.answer import add_answer_headers, streamed_reply, whole_reply
 from routing.pipeline.calls import (
-    complete,
     deliver,
     finish_ok,
-    open_stream,
     row_finished_on_failure,
 )
 from routing.pipeline.intake import admit_exchange, begin, prepare
-from routing.pipeline.relay import relay, replay
 from routing.pipeline.usage import usage_counts
 from routing.streams.chunks import CHAT
 from routing.streams.sse import SSEEvent
@@ -91,27 +89,16 @@ async def proxy_ollama(request: HttpRequest, chat: bool) -> HttpResponse:
         reply = OllamaReply(exchange.model_in, chat=chat)
         stored = await cache.consult(exchange, request.headers)
         if exchange.stream:
-            if stored is not None:
-                chunks = cache.stream_chunks(stored, exchange.kind, with_usage=False)
-                source = replay(exchange, chunks, NDJSONFormat(reply))
-            else:
-                upstream, events, first = await open_stream(exchange)
-                source = relay(exchange, upstream, events, first, NDJSONFormat(reply))
+            out = NDJSONFormat(reply)
+            source, _ = await streamed_reply(exchange, stored, out, with_usage=False)
             response = RelayResponse(source, content_type=NDJSON)
         else:
-            if stored is not None:
-                data = stored
-                exchange.reply.feed_completion(stored)
-            else:
-                data, _ = await complete(exchange)
-                exchange.completion = data
+            data, _ = await whole_reply(exchange, stored)
             finish_ok(exchange)
             counts = await usage_counts(exchange)
             response = json_response(reply.whole(data, timings(exchange, counts)))
             deliver(exchange, response.content)
-        for key, value in cache.x_cache(exchange).items():
-            response[key] = value
-        return response
+        return add_answer_headers(response, exchange, None)
 
 
 def loaded(model: str) -> dict:

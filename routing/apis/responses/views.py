@@ -28,18 +28,15 @@ from routing.core.responses import RelayResponse, json_response
 from routing.guard import cache
 from routing.guard.access import admit, client_ip
 from routing.guard.validation import check_sampling, parse_json_object
+from routing.pipeline.answer import add_answer_headers, streamed_reply, whole_reply
 from routing.pipeline.calls import (
-    complete,
     deliver,
     finish_ok,
-    open_stream,
     row_finished_on_failure,
 )
 from routing.pipeline.intake import admit_exchange, begin, prepare
-from routing.pipeline.relay import relay, replay
 from routing.rules.engine import decide
 from routing.streams.chunks import CHAT
-from routing.upstreams.client import client_response_headers
 
 log = logging.getLogger(__name__)
 router = Router(tags=["Responses"])
@@ -136,30 +133,16 @@ async def answer(turn: Turn, request: HttpRequest) -> HttpResponse:
     exchange = turn.exchange
     stored = await cache.consult(exchange, request.headers)
     if exchange.stream:
-        if stored is not None:
-            chunks = cache.stream_chunks(stored, CHAT, with_usage=True)
-            source = replay(exchange, chunks, ResponsesFormat(turn))
-        else:
-            upstream, events, first = await open_stream(exchange)
-            source = relay(exchange, upstream, events, first, ResponsesFormat(turn))
+        out = ResponsesFormat(turn)
+        source, upstream = await streamed_reply(exchange, stored, out, with_usage=True)
         response = sse_response(source)
     else:
-        if stored is not None:
-            data = stored
-            exchange.reply.feed_completion(stored)
-        else:
-            data, upstream = await complete(exchange)
-            exchange.completion = data
+        data, upstream = await whole_reply(exchange, stored)
         finish_ok(exchange)
         await counted_usage(exchange)
         response = answer_whole(turn, data)
         deliver(exchange, response.content)
-    if stored is None:
-        for key, value in client_response_headers(upstream.headers).items():
-            response[key] = value
-    for key, value in cache.x_cache(exchange).items():
-        response[key] = value
-    return response
+    return add_answer_headers(response, exchange, upstream)
 
 
 async def found_for(request: HttpRequest, response_id: str) -> tuple[Stored, list]:
