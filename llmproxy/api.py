@@ -18,65 +18,44 @@ from routing.apis.passthrough.views import manage_router as ollama_manage_router
 from routing.apis.passthrough.views import router as passthrough_router
 from routing.apis.responses.views import router as responses_router
 
-openai_api = openai_errors(
-    NinjaAPI(
-        title="LLM gateway: OpenAI-compatible API",
-        version="1",
-        urls_namespace="openai",
-        docs_url="/docs",
+
+def api_of(errors, title: str, namespace: str, routers: list, **options: object) -> NinjaAPI:
+    """One API object: its routers (in order, the first match wins) and its error shape."""
+    api = errors(
+        NinjaAPI(
+            title=f"LLM gateway: {title}",
+            version="1",
+            urls_namespace=namespace,
+            **{"docs_url": None, **options},
+        )
     )
+    for router in routers:
+        api.add_router("", router)
+    return api
+
+
+openai_api = api_of(
+    openai_errors,
+    "OpenAI-compatible API",
+    "openai",
+    # Responses first: no catch-all of /v1 shadows its paths.
+    [responses_router, openai_router, embeddings_router],
+    docs_url="/docs",
 )
-openai_api.add_router("", responses_router)  # first: no catch-all of /v1 shadows its paths
-openai_api.add_router("", openai_router)
-openai_api.add_router("", embeddings_router)
-
-logs_api = openai_errors(
-    NinjaAPI(
-        title="LLM gateway: request logs",
-        version="1",
-        urls_namespace="logs",
-        docs_url=None,
-        auth=StaffOnly(),
-    )
+logs_api = api_of(openai_errors, "request logs", "logs", [logs_router], auth=StaffOnly())
+ollama_api = api_of(
+    ollama_errors,
+    "Ollama-compatible API",
+    "ollama",
+    [ollama_router, ollama_embeddings_router, ollama_manage_router],
+    openapi_url=None,
 )
-logs_api.add_router("", logs_router)
-
-
-ollama_api = ollama_errors(
-    NinjaAPI(
-        title="LLM gateway: Ollama-compatible API",
-        version="1",
-        urls_namespace="ollama",
-        docs_url=None,
-        openapi_url=None,
-    )
-)
-ollama_api.add_router("", ollama_router)
-ollama_api.add_router("", ollama_embeddings_router)
-ollama_api.add_router("", ollama_manage_router)
-
-
 # Mounted under /v1/ before the OpenAI API: its two paths answer here, the rest go on.
-anthropic_api = anthropic_errors(
-    NinjaAPI(
-        title="LLM gateway: Anthropic Messages API",
-        version="1",
-        urls_namespace="anthropic",
-        docs_url=None,
-        openapi_url=None,
-    )
+anthropic_api = api_of(
+    anthropic_errors, "Anthropic Messages API", "anthropic", [anthropic_router], openapi_url=None
 )
-anthropic_api.add_router("", anthropic_router)
-
 # Every /v1 path no other API claims, forwarded upstream. Its own API object, mounted
 # after every other one in urls.py, so that specific /v1 routes always win over it.
-passthrough_api = openai_errors(
-    NinjaAPI(
-        title="LLM gateway: pass-through",
-        version="1",
-        urls_namespace="passthrough",
-        docs_url=None,
-        openapi_url=None,
-    )
+passthrough_api = api_of(
+    openai_errors, "pass-through", "passthrough", [passthrough_router], openapi_url=None
 )
-passthrough_api.add_router("", passthrough_router)
